@@ -1,0 +1,87 @@
+"""aiohttp application factory: Redis lifecycle, the one error middleware, and routes."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import orjson
+import redis.exceptions
+from aiohttp import web
+from redis.asyncio import Redis
+
+from . import routes
+from .config import Settings
+from .embedded import EmbeddedRedis
+from .errors import DedupError, IndexUnavailable
+from .index import RedisIndex
+from .routes import DEDUPLICATOR, SETTINGS
+from .service import Deduplicator
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = "2"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error_response(status: int, code: str, message: str) -> web.Response:
+    body = orjson.dumps({"error": {"code": code, "message": message}})
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else None
+    return web.Response(status=status, body=body, content_type="application/json", headers=headers)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except DedupError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    except web.HTTPRequestEntityTooLarge as exc:
+        return error_response(413, "payload_too_large", exc.text or "request body too large")
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = exc.reason.lower().replace(" ", "_")
+        return error_response(exc.status, code, f"{exc.reason}: {request.method} {request.path}")
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+        err = IndexUnavailable(f"index unavailable: {exc}")
+        return error_response(err.status, err.code, err.message)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "internal error; see the service log")
+
+
+@contextlib.asynccontextmanager
+async def open_service(settings: Settings) -> AsyncIterator[Deduplicator]:
+    """A Deduplicator on the configured Redis, starting the embedded server when none is set."""
+    server = None
+    url = settings.redis_url
+    if url is None:
+        server = EmbeddedRedis(settings.data_dir, settings.appendfsync)
+        url = server.start()
+        log.info("embedded redis-server at %s (data in %s)", url, settings.data_dir)
+    client = Redis.from_url(
+        url, socket_timeout=settings.redis_timeout, socket_connect_timeout=settings.redis_timeout
+    )
+    try:
+        yield Deduplicator(RedisIndex(client, settings.key_prefix, settings.max_candidates), settings)
+    finally:
+        await client.aclose()
+        if server is not None:
+            server.stop()
+
+
+async def _service_ctx(app: web.Application) -> AsyncIterator[None]:
+    async with open_service(app[SETTINGS]) as dedup:
+        app[DEDUPLICATOR] = dedup
+        yield
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body_bytes)
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(_service_ctx)
+    routes.setup(app)
+    return app

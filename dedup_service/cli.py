@@ -1,0 +1,154 @@
+"""Command line: ``serve``, ``ingest FILE.jsonl`` and ``check FILE_OR_-``; no logic of its own."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import sys
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiohttp import web
+from tqdm import tqdm
+
+from .app import create_app, open_service
+from .config import ENV_PREFIX, Settings
+from .errors import DedupError, InvalidInput
+from .models import Article, parse_article
+
+_FLAG_HELP = {
+    "host": "address to listen on",
+    "port": "port to listen on",
+    "redis_url": "external Redis (redis://host:port/db); unset: embedded redis-server",
+    "data_dir": "where the embedded redis-server keeps its data",
+    "appendfsync": "embedded Redis AOF fsync policy: always, everysec or no",
+    "key_prefix": "prefix (and cluster hash tag) of every Redis key",
+    "threshold": "estimated Jaccard at or above which articles match",
+    "num_perm": "MinHash permutations",
+    "shingle_size": "words per shingle",
+    "seed": "MinHash seed (changing it invalidates an existing index)",
+    "max_body_bytes": "largest accepted request body",
+    "max_candidates": "LSH candidates verified per query at most",
+    "redis_timeout": "seconds before a Redis call counts as failed",
+}
+
+
+def _settings_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("settings (each also read from DEDUP_<NAME>)")
+    for f in dataclasses.fields(Settings):
+        kind = {"int": int, "float": float}.get(str(f.type), str)
+        flag = "--" + f.name.replace("_", "-")
+        group.add_argument(flag, dest=f.name, type=kind, default=None,
+                           help=f"{_FLAG_HELP[f.name]} [{ENV_PREFIX}{f.name.upper()}]")  # fmt: skip
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    names = {f.name for f in dataclasses.fields(Settings)}
+    return Settings.from_env(**{k: v for k, v in vars(args).items() if k in names})
+
+
+def _articles(lines: Iterable[str]) -> Iterator[tuple[int, Article | str]]:
+    """(line number, article) for good lines, (line number, error message) for bad ones."""
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            yield lineno, parse_article(orjson.loads(line))
+        except orjson.JSONDecodeError as exc:
+            yield lineno, f"not valid JSON: {exc}"
+        except DedupError as exc:
+            yield lineno, exc.message
+
+
+async def _ingest(settings: Settings, path: Path) -> int:
+    counts: Counter[str] = Counter()
+    async with open_service(settings) as dedup:
+        with path.open(encoding="utf-8") as fh, tqdm(unit=" articles", file=sys.stderr) as bar:
+            for lineno, item in _articles(fh):
+                bar.update()
+                if isinstance(item, str):
+                    counts["errors"] += 1
+                    tqdm.write(f"{path}:{lineno}: skipped: {item}", file=sys.stderr)
+                    continue
+                try:
+                    verdict = await dedup.ingest(item)
+                except DedupError as exc:
+                    if exc.status >= 500:
+                        raise
+                    counts["errors"] += 1
+                    tqdm.write(f"{path}:{lineno}: skipped: {exc.message}", file=sys.stderr)
+                    continue
+                counts["unchanged" if verdict.status == "unchanged" else verdict.relation.value] += 1
+    total = sum(counts.values())
+    dups = total - counts["new"] - counts["errors"] - counts["unchanged"]
+    print(orjson.dumps({"articles": total, "new": counts["new"], "duplicates": dups,
+                        "unchanged": counts["unchanged"], "errors": counts["errors"],
+                        "by_relation": dict(sorted(counts.items()))}).decode())  # fmt: skip
+    return 0
+
+
+async def _check(settings: Settings, source: str) -> int:
+    raw = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    async with open_service(settings) as dedup:
+        items: list[tuple[int, Article | str]]
+        if raw.lstrip().startswith("{"):
+            items = list(_articles(raw.splitlines()))
+        else:
+            items = [(1, Article(id=None, text=raw))]
+        status = 0
+        for lineno, item in items:
+            out: dict[str, Any]
+            try:
+                if isinstance(item, str):
+                    raise InvalidInput(item)
+                out = (await dedup.check(item)).to_json()
+            except DedupError as exc:
+                if exc.status >= 500:
+                    raise
+                out, status = {"line": lineno, "error": exc.message}, 1
+            print(orjson.dumps(out).decode())
+    return status
+
+
+def _serve(settings: Settings) -> int:
+    web.run_app(create_app(settings), host=settings.host, port=settings.port)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dedup-service", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the HTTP service")
+    ingest = sub.add_parser("ingest", help="index a JSONL file of articles (one object per line)")
+    ingest.add_argument("file", type=Path)
+    check = sub.add_parser("check", help="check a text file, a JSONL file or - (stdin) without indexing")
+    check.add_argument("source")
+    for p in (serve, ingest, check):
+        _settings_flags(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = _settings(args)
+        if args.command == "serve":
+            return _serve(settings)
+        if args.command == "ingest":
+            if not args.file.is_file():
+                raise DedupError(f"no such file: {args.file}")
+            return asyncio.run(_ingest(settings, args.file))
+        return asyncio.run(_check(settings, args.source))
+    except DedupError as exc:
+        print(f"dedup-service: {exc.message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

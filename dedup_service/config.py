@@ -1,0 +1,79 @@
+"""Settings from ``DEDUP_*`` environment variables, overridable by CLI flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import constants as c
+from .errors import ConfigError
+
+ENV_PREFIX = "DEDUP_"
+FSYNC_POLICIES = ("always", "everysec", "no")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # None: start an embedded redis-server with its data under data_dir
+    redis_url: str | None = None
+    data_dir: Path = Path("data")
+    appendfsync: str = "everysec"
+    key_prefix: str = c.DEFAULT_KEY_PREFIX
+    threshold: float = c.DEFAULT_THRESHOLD
+    num_perm: int = c.DEFAULT_NUM_PERM
+    shingle_size: int = c.DEFAULT_SHINGLE_SIZE
+    seed: int = c.DEFAULT_SEED
+    max_body_bytes: int = c.DEFAULT_MAX_BODY_BYTES
+    max_candidates: int = c.DEFAULT_MAX_CANDIDATES
+    redis_timeout: float = 5.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold <= 1.0:
+            raise ConfigError("threshold must be in (0, 1]")
+        if not 16 <= self.num_perm <= 1024:
+            raise ConfigError("num_perm must be between 16 and 1024")
+        if not 1 <= self.shingle_size <= 16:
+            raise ConfigError("shingle_size must be between 1 and 16")
+        if not 1 <= self.port <= 65535:
+            raise ConfigError("port must be between 1 and 65535")
+        if self.appendfsync not in FSYNC_POLICIES:
+            raise ConfigError(f"appendfsync must be one of {', '.join(FSYNC_POLICIES)}")
+        if not self.key_prefix or any(ch in self.key_prefix for ch in "{}: \t\n"):
+            raise ConfigError("key_prefix must be non-empty and contain no braces, colons or spaces")
+        if self.max_body_bytes < 1024:
+            raise ConfigError("max_body_bytes must be at least 1024")
+        if self.max_candidates < 1:
+            raise ConfigError("max_candidates must be positive")
+        if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError("redis_url must start with redis://, rediss:// or unix://")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read ``DEDUP_<FIELD>`` variables; ``overrides`` (CLI flags) win when not None."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = _convert(f.name, raw, cls.__annotations__[f.name])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "data_dir" in values:
+            values["data_dir"] = Path(values["data_dir"])
+        return cls(**values)
+
+
+def _convert(name: str, raw: str, annotation: str) -> Any:
+    try:
+        if annotation == "int":
+            return int(raw)
+        if annotation == "float":
+            return float(raw)
+    except ValueError:
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a number") from None
+    return raw

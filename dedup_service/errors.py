@@ -1,0 +1,56 @@
+"""Domain errors, each carrying the HTTP status it maps to.
+
+    DedupError
+    ├── InvalidInput            400  malformed body (not JSON, not an object)
+    │   └── InvalidField        422  a field is missing, empty, of the wrong type or out of range
+    ├── PayloadTooLarge         413  body over the configured limit
+    ├── ArticleNotFound         404
+    ├── ConfigError             (startup only: bad settings)
+    └── IndexUnavailable        503  Redis unreachable; clients should retry
+
+Handlers raise these; `app.error_middleware` is the one place that turns them into JSON.
+"""
+
+from __future__ import annotations
+
+
+class DedupError(Exception):
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(DedupError):
+    status = 400
+    code = "invalid_input"
+
+
+class InvalidField(InvalidInput):
+    status = 422
+    code = "invalid_field"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class PayloadTooLarge(DedupError):
+    status = 413
+    code = "payload_too_large"
+
+
+class ArticleNotFound(DedupError):
+    status = 404
+    code = "not_found"
+
+
+class ConfigError(DedupError):
+    code = "config_error"
+
+
+class IndexUnavailable(DedupError):
+    status = 503
+    code = "index_unavailable"

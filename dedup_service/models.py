@@ -1,0 +1,120 @@
+"""Typed payloads that flow between the HTTP/CLI edge, the service and the index."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from . import constants as c
+from .errors import InvalidField, InvalidInput
+
+_META_FIELDS = ("title", "url", "site", "published_at", "source")
+
+
+class Relation(enum.StrEnum):
+    NEW = "new"
+    EXACT = "exact"
+    NEAR_DUPLICATE = "near_duplicate"
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """An incoming article: exactly one of ``text`` and ``html`` is set."""
+
+    id: str | None
+    text: str | None = None
+    html: str | None = None
+    title: str | None = None
+    url: str | None = None
+    site: str | None = None
+    published_at: str | None = None
+    source: str | None = None
+
+    def meta(self) -> dict[str, str]:
+        return {k: v for k in _META_FIELDS if (v := getattr(self, k)) is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    id: str
+    similarity: float
+    containment: float
+    relation: Relation
+    cluster_id: str
+    meta: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "similarity": round(self.similarity, 4),
+            "containment": round(self.containment, 4),
+            "relation": self.relation.value,
+            "cluster_id": self.cluster_id,
+            **{k: self.meta.get(k) for k in ("site", "url", "title", "published_at")},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the service says about one article; ``status`` is what happened to the index."""
+
+    id: str
+    relation: Relation
+    matches: list[Match]
+    cluster_id: str | None
+    status: str  # created | replaced | unchanged | checked
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "relation": self.relation.value,
+            "matches": [m.to_json() for m in self.matches],
+            "cluster_id": self.cluster_id,
+        }
+
+
+def _optional_str(obj: dict[str, Any], name: str, max_len: int | None = None) -> str | None:
+    value = obj.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidField(name, f"must be a string, got {type(value).__name__}")
+    if max_len is not None and len(value) > max_len:
+        raise InvalidField(name, f"must be at most {max_len} characters")
+    return value
+
+
+def parse_article(obj: Any) -> Article:
+    """Validate one article object from JSON; errors name the offending field."""
+    if not isinstance(obj, dict):
+        raise InvalidInput(f"an article must be a JSON object, got {type(obj).__name__}")
+    text = _optional_str(obj, "text")
+    html = _optional_str(obj, "html")
+    if text is None and html is None:
+        raise InvalidField("text", "required (or html)")
+    if text is not None and html is not None:
+        raise InvalidField("text", "give either text or html, not both")
+    body_field, body = ("text", text) if text is not None else ("html", html)
+    if not (body or "").strip():
+        raise InvalidField(body_field, "must not be empty")
+    article_id = _optional_str(obj, "id", c.MAX_ID_LENGTH)
+    if article_id is not None and not article_id.strip():
+        raise InvalidField("id", "must not be empty")
+    published_at = _optional_str(obj, "published_at", 64)
+    if published_at is not None:
+        try:
+            published_at = datetime.fromisoformat(published_at).isoformat()
+        except ValueError:
+            raise InvalidField("published_at", "must be an ISO 8601 date or date-time") from None
+    return Article(
+        id=article_id,
+        text=text,
+        html=html,
+        title=_optional_str(obj, "title", 2048),
+        url=_optional_str(obj, "url", 4096),
+        site=_optional_str(obj, "site", 512),
+        published_at=published_at,
+        source=_optional_str(obj, "source", 512),
+    )

@@ -1,0 +1,50 @@
+"""Pure word shingling: word k-grams as 64-bit hashes, never as Python strings.
+
+Each word is hashed once with xxh3; a k-gram's hash is a polynomial over its word hashes
+(mod 2^64, vectorized in numpy) passed through the splitmix64 finalizer so that the
+MinHash permutations see well-mixed, independent-looking values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import xxhash
+
+U64 = npt.NDArray[np.uint64]
+
+_MULT = np.uint64(0x9E3779B97F4A7C15)  # odd golden-ratio constant: the polynomial base
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def _splitmix(x: U64) -> U64:
+    x = x ^ (x >> np.uint64(30))
+    x = x * _MIX1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _MIX2
+    return x ^ (x >> np.uint64(31))
+
+
+def word_hashes(words: list[str], seed: int = 0) -> U64:
+    h = xxhash.xxh3_64_intdigest
+    cache: dict[str, int] = {}
+    out = np.fromiter(
+        (cache[w] if w in cache else cache.setdefault(w, h(w.encode(), seed)) for w in words),
+        dtype=np.uint64,
+        count=len(words),
+    )
+    return out
+
+
+def shingle_hashes(words: list[str], k: int, seed: int = 0) -> U64:
+    """Distinct hashes of the word k-shingles; a text shorter than k words is one shingle."""
+    if not words:
+        return np.empty(0, dtype=np.uint64)
+    t = word_hashes(words, seed)
+    n = max(len(t) - k + 1, 1)
+    acc = t[:n].copy()
+    with np.errstate(over="ignore"):
+        for j in range(1, min(k, len(t))):
+            acc = acc * _MULT + t[j : j + n]
+        return np.unique(_splitmix(acc))

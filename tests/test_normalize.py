@@ -1,0 +1,26 @@
+from dedup_service.normalize import normalize, words
+
+
+def test_quotes_dashes_case_and_spaces_are_unified() -> None:
+    curly = "\u201cIt\u2019s   DONE\u201d \u2014 she said\u00a0today"
+    straight = '"it\'s done" - she said today'
+    assert normalize(curly) == normalize(straight) == '"it\'s done" - she said today'
+
+
+def test_nfkc_folds_compatibility_forms() -> None:
+    assert normalize("\ufb01nal \u2460 \uff21BC") == "final 1 abc"
+
+
+def test_repeated_lines_are_dropped_but_order_is_kept() -> None:
+    text = "Alpha beta.\n\nGamma delta.\n\u201calpha BETA.\u201d\nAlpha beta.\nEpsilon."
+    assert normalize(text).splitlines() == ["alpha beta.", "gamma delta.", '"alpha beta."', "epsilon."]
+
+
+def test_words_keep_numbers_and_inner_punctuation() -> None:
+    assert words(normalize("The U.S. sold 2,400 bags (don't ask) for $5.93 mln.")) == [
+        "the", "u.s", "sold", "2,400", "bags", "don't", "ask", "for", "5.93", "mln",
+    ]  # fmt: skip
+
+
+def test_empty_and_punctuation_only_texts_have_no_words() -> None:
+    assert words(normalize("  \n -- ... \u201d ")) == []
