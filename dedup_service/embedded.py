@@ -48,9 +48,10 @@ def _responds(url: str) -> bool:
 
 
 class EmbeddedRedis:
-    def __init__(self, data_dir: Path, appendfsync: str = "everysec") -> None:
+    def __init__(self, data_dir: Path, appendfsync: str = "everysec", unix_socket: bool = True) -> None:
         self.data_dir = data_dir.resolve()
         self.appendfsync = appendfsync
+        self.unix_socket = unix_socket
         self.process: subprocess.Popen[bytes] | None = None
         self.url: str | None = None
 
@@ -71,7 +72,7 @@ class EmbeddedRedis:
                 return url
             self._url_file.unlink()
         sock = self.data_dir / "redis.sock"
-        if len(str(sock)) <= _SOCKET_PATH_MAX:
+        if self.unix_socket and len(str(sock)) <= _SOCKET_PATH_MAX:
             sock.unlink(missing_ok=True)
             listen = ["--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700"]
             url = f"unix://{sock}"
