@@ -7,6 +7,8 @@ import asyncio
 import dataclasses
 import logging
 import sys
+import tempfile
+import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -19,6 +21,8 @@ from tqdm import tqdm
 from .app import create_app, open_service
 from .config import ENV_PREFIX, Settings
 from .errors import DedupError, InvalidInput
+from .evaluate import evaluate, format_report
+from .models import ARTICLE_FIELDS as _ARTICLE_FIELDS
 from .models import Article, parse_article
 
 _FLAG_HELP = {
@@ -115,6 +119,44 @@ async def _check(settings: Settings, source: str) -> int:
     return status
 
 
+async def _eval(settings: Settings, path: Path, as_json: bool, predictions: Path | None) -> int:
+    """Ingest ``path`` in file order into a fresh, isolated index and score its clusters."""
+    rows = [orjson.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    with tempfile.TemporaryDirectory(prefix="dedup-eval-") as tmp:
+        if settings.redis_url is None:
+            settings = dataclasses.replace(settings, data_dir=Path(tmp), appendfsync="no")
+        else:
+            settings = dataclasses.replace(settings, key_prefix=f"eval-{uuid.uuid4().hex[:12]}")
+        async with open_service(settings) as dedup:
+            try:
+                for row in tqdm(rows, unit=" articles", file=sys.stderr, disable=as_json):
+                    item = {**row, "published_at": row.get("published_at") or row.get("date")}
+                    item = {k: v for k, v in item.items() if k in _ARTICLE_FIELDS}
+                    await dedup.ingest(parse_article(item))
+                ids = [row["id"] for row in rows]
+                found = [cid for start in range(0, len(ids), 1000)
+                         for cid in await dedup.index.clusters(ids[start : start + 1000])]  # fmt: skip
+            finally:
+                if settings.redis_url is not None:
+                    await dedup.index.drop()
+    predicted = {i: cid or i for i, cid in zip(ids, found, strict=True)}
+    if predictions is not None:
+        with predictions.open("wb") as out:
+            out.writelines(orjson.dumps({"id": i, "cluster": c}) + b"\n" for i, c in predicted.items())
+    pairs_file = path.with_name(path.name.replace(".articles.jsonl", ".dup_pairs.jsonl"))
+    verified = []
+    if pairs_file != path and pairs_file.exists():
+        verified = [orjson.loads(line) for line in pairs_file.read_text().splitlines() if line.strip()]
+    gold = {row["id"]: row.get("cluster", row["id"]) for row in rows}
+    days = {row["id"]: str(row.get("date") or row.get("published_at") or "")[:10] for row in rows}
+    report = evaluate(gold, predicted, days, verified)
+    if as_json:
+        print(orjson.dumps(report).decode())
+    else:
+        print(format_report(report))
+    return 0
+
+
 def _serve(settings: Settings) -> int:
     web.run_app(create_app(settings), host=settings.host, port=settings.port)
     return 0
@@ -128,7 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("file", type=Path)
     check = sub.add_parser("check", help="check a text file, a JSONL file or - (stdin) without indexing")
     check.add_argument("source")
-    for p in (serve, ingest, check):
+    ev = sub.add_parser("eval", help="score the service's clusters on a labelled JSONL file")
+    ev.add_argument("file", type=Path)
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev.add_argument("--predictions", type=Path, help="write one {id, cluster} line per article here")
+    for p in (serve, ingest, check, ev):
         _settings_flags(p)
     return parser
 
@@ -144,6 +190,10 @@ def main(argv: list[str] | None = None) -> int:
             if not args.file.is_file():
                 raise DedupError(f"no such file: {args.file}")
             return asyncio.run(_ingest(settings, args.file))
+        if args.command == "eval":
+            if not args.file.is_file():
+                raise DedupError(f"no such file: {args.file}")
+            return asyncio.run(_eval(settings, args.file, args.json, args.predictions))
         return asyncio.run(_check(settings, args.source))
     except DedupError as exc:
         print(f"dedup-service: {exc.message}", file=sys.stderr)

@@ -110,6 +110,22 @@ class RedisIndex:
         cid = await self._call("link", iid, *others)
         return None if cid is None else _text(cid)
 
+    async def clusters(self, article_ids: Sequence[str]) -> list[str | None]:
+        reply = await self._call("clusters", *article_ids)
+        return [None if cid is None else _text(cid) for cid in reply]
+
+    async def drop(self) -> None:
+        """Delete every key of this index (for throw-away indexes such as evaluation runs)."""
+
+        async def run() -> None:
+            batch = [
+                key async for key in self.redis.scan_iter(match=self._keys[0].split(":")[0] + "*", count=1000)
+            ]
+            for start in range(0, len(batch), 1000):
+                await self.redis.delete(*batch[start : start + 1000])
+
+        await _guard(run)
+
     async def ping(self) -> bool:
         return bool(await _guard(self.redis.ping))
 

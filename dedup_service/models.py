@@ -11,6 +11,7 @@ from . import constants as c
 from .errors import InvalidField, InvalidInput
 
 _META_FIELDS = ("title", "url", "site", "published_at", "source")
+ARTICLE_FIELDS = frozenset({"id", "text", "html", *_META_FIELDS})
 
 
 class Relation(enum.StrEnum):

@@ -126,6 +126,15 @@ elseif CMD == 'delete' then
   if not iid then return 0 end
   return remove(iid)
 
+elseif CMD == 'clusters' then
+  -- ARGV: 6.. external ids; returns their cluster ids (false when unknown)
+  local out = {}
+  for k = 6, #ARGV do
+    local iid = redis.call('HGET', IDS, ARGV[k])
+    out[#out + 1] = iid and redis.call('HGET', P_DOC .. iid, 'c') or false
+  end
+  return out
+
 elseif CMD == 'link' then
   -- ARGV: 6 internal id, 7.. internal ids it duplicates or contains; merges their clusters
   -- into the largest one and returns its id.
