@@ -62,9 +62,7 @@ async def open_service(settings: Settings) -> AsyncIterator[Deduplicator]:
         server = EmbeddedRedis(settings.data_dir, settings.appendfsync)
         url = server.start()
         log.info("embedded redis-server at %s (data in %s)", url, settings.data_dir)
-    client = Redis.from_url(
-        url, socket_timeout=settings.redis_timeout, socket_connect_timeout=settings.redis_timeout
-    )
+    client = Redis.from_url(url, socket_timeout=settings.redis_timeout, socket_connect_timeout=settings.redis_timeout)
     try:
         yield Deduplicator(RedisIndex(client, settings.key_prefix, settings.max_candidates), settings)
     finally:

@@ -1,4 +1,18 @@
-"""Pure verification of LSH candidates: estimated similarity, containment and relation."""
+"""Pure verification of index candidates: similarity, containment, facts and relation.
+
+``similarity`` is the MinHash estimate of Jaccard. ``containment`` (how much of the
+incoming article lies inside the match) combines two estimates: the share of anchors
+(a content-defined shingle sample) that the texts share, and the MinHash-derived
+``J (|A| + |B|) / ((1 + J) |A|)``, whose error blows up for texts of unequal size.
+
+Relations, strongest first (thresholds in ``Thresholds``):
+- ``exact``: the same normalized word sequence;
+- ``contained`` / ``contains``: the smaller text is clearly smaller and lies inside the
+  larger one, and its figures and names reappear there;
+- ``near_duplicate``: Jaccard at or above the threshold, figures and names agreeing;
+- ``related``: the texts share far more than chance but are not copies of each other
+  (a rewrite, an update, or the same template filled in with other figures or names).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +21,38 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import constants as c_
+from .features import U32, contained_share
 from .fingerprint import Fingerprint
 from .minhash import Signature, jaccard_many
 from .models import Match, Relation
+
+COPY_RELATIONS = frozenset({Relation.EXACT, Relation.NEAR_DUPLICATE, Relation.CONTAINED, Relation.CONTAINS})
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Decision thresholds. ``near`` is a Jaccard threshold on shingles (as configured);
+    the others are on the estimated share of words (see ``containment``).
+
+    - contained 0.9: "nine in ten words of the smaller text reappear in the larger",
+      a cut-down or extended copy allowing for figures re-keyed and a sentence re-edited;
+    - related 0.7: far above the share unrelated news shares by chance, well below a copy;
+    - facts: the share of the smaller text's figures, and of its names, that must
+      reappear in the larger for any copy verdict;
+    - size_ratio: with a high Jaccard, the smaller text must have at most this share of
+      the larger's shingles to be called a cut-down copy rather than a near duplicate;
+    - min_part: below near-duplicate similarity, the smaller text must have at least this
+      share of the larger's shingles: a cut-down copy keeps a fifth of the story or more.
+    """
+
+    near: float = 0.5
+    contained: float = 0.9
+    related: float = 0.7
+    facts: float = 0.6
+    size_ratio: float = 0.8
+    min_part: float = 0.2
+    shingle_size: int = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,36 +65,124 @@ class Candidate:
     text_hash: bytes
     meta: dict[str, str]
     cluster_id: str
+    figures: U32
+    names: U32
+    shared_anchors: int = 0
+    anchors: int = 0
 
 
-def containment(jaccard: float, size_a: int, size_b: int) -> float:
-    """Share of A's shingles that lie in B, from J = |A & B| / |A | B| and the set sizes."""
+def derived_containment(jaccard: float, size_a: int, size_b: int) -> float:
+    """Share of A's shingles in B, from J = |A & B| / |A | B| and the set sizes."""
     if size_a <= 0:
         return 0.0
     inter = jaccard * (size_a + size_b) / (1.0 + jaccard)
     return min(1.0, inter / size_a)
 
 
-def verify(query: Fingerprint, candidates: Sequence[Candidate], threshold: float) -> list[Match]:
-    """Matches at or above ``threshold``, best first (ties by id, for stable answers)."""
+def _word_share(share: float, var: float, k: int) -> tuple[float, float]:
+    """Shingle-level share and variance -> word-level share p = share**(1/k), delta method."""
+    share = min(max(share, 1e-3), 1.0)
+    p = share ** (1.0 / k)
+    slope = p / (k * share)
+    return p, var * slope * slope
+
+
+def containment(
+    jaccard: float, size_a: int, size_b: int, shared: int, anchors_a: int, num_perm: int, shingle_size: int
+) -> float:
+    """Estimated share of A's words that reappear in B.
+
+    Two estimates are combined by inverse variance: the share of A's anchors (word
+    3-shingles) found in B, a binomial share with variance c(1-c)/n; and the share of
+    A's k-shingles derived from the MinHash Jaccard, whose variance J(1-J)/num_perm is
+    scaled by the squared slope (|A|+|B|) / (|A| (1+J)^2), large when A is much smaller
+    than B. Each is moved to words first: an edit scattered through a text breaks every
+    shingle over the changed word, so a share p of surviving words leaves about p**k of
+    the shingles. Variances are floored so that no estimate is trusted absolutely.
+    """
+    j = min(max(jaccard, 0.02), 0.98)
+    derived = derived_containment(jaccard, size_a, size_b)
+    slope = (size_a + size_b) / (max(size_a, 1) * (1 + j) ** 2)
+    p_d, var_d = _word_share(derived, max(slope * slope * j * (1 - j) / num_perm, 1e-4), shingle_size)
+    if anchors_a <= 0:
+        return p_d
+    by_anchors = min(1.0, shared / anchors_a)
+    c = min(max(by_anchors, 0.05), 0.95)
+    p_a, var_a = _word_share(by_anchors, c * (1 - c) / anchors_a, c_.ANCHOR_SHINGLE_SIZE)
+    w_a, w_d = 1 / max(var_a, 1e-6), 1 / max(var_d, 1e-6)
+    return (w_a * p_a + w_d * p_d) / (w_a + w_d)
+
+
+def facts_agree(small: tuple[U32, U32], large: tuple[U32, U32], threshold: float) -> bool:
+    """Most of the smaller text's figures and most of its names reappear in the larger,
+    and so does the first name it mentions: the subject of its lead.
+
+    An empty name set means the text's case says nothing (see ``features.facts``), so
+    names are compared only when both texts have some.
+    """
+    figures = contained_share(small[0], large[0])
+    if figures is not None and figures < threshold:
+        return False
+    if len(large[1]) == 0 or len(small[1]) == 0:
+        return True
+    names = contained_share(small[1], large[1])
+    return names is not None and names >= threshold and bool(np.isin(small[1][:1], large[1])[0])
+
+
+def relate(
+    query: Fingerprint, cand: Candidate, sim: float, searched_anchors: int, t: Thresholds
+) -> tuple[Relation | None, float, float]:
+    """(relation or None, similarity, containment of the query in the candidate)."""
+    if cand.text_hash == query.text_hash:
+        return Relation.EXACT, 1.0, 1.0
+    nq, nc = query.signature.size, cand.signature.size
+    perms, k = len(query.signature.values), t.shingle_size
+    c_q = containment(sim, nq, nc, cand.shared_anchors, searched_anchors, perms, k)
+    c_c = containment(sim, nc, nq, cand.shared_anchors, cand.anchors, perms, k)
+    q_facts, c_facts = (query.figures, query.names), (cand.figures, cand.names)
+    agree = facts_agree(q_facts, c_facts, t.facts) if nq <= nc else facts_agree(c_facts, q_facts, t.facts)
+    if agree and sim >= t.near:
+        if c_q >= t.contained and nq <= t.size_ratio * nc:
+            return Relation.CONTAINED, sim, c_q
+        if c_c >= t.contained and nc <= t.size_ratio * nq:
+            return Relation.CONTAINS, sim, c_q
+        return Relation.NEAR_DUPLICATE, sim, c_q
+    # below near-duplicate similarity the shared text must also be a real part of the
+    # larger article: a teaser or a quoted paragraph inside a long page is not a copy
+    if min(nq, nc) < t.min_part * max(nq, nc):
+        return None, sim, c_q
+    if agree and max(c_q, c_c) >= t.contained:
+        return (Relation.CONTAINED if c_q >= c_c else Relation.CONTAINS), sim, c_q
+    if max(c_q, c_c) >= t.related:
+        return Relation.RELATED, sim, c_q
+    return None, sim, c_q
+
+
+_RANK = {
+    Relation.EXACT: 0,
+    Relation.CONTAINED: 1,
+    Relation.CONTAINS: 1,
+    Relation.NEAR_DUPLICATE: 1,
+    Relation.RELATED: 2,
+}
+
+
+def verify(
+    query: Fingerprint, candidates: Sequence[Candidate], searched_anchors: int, thresholds: Thresholds
+) -> list[Match]:
+    """Verified matches: copies first, then related texts, each by similarity (ties by id)."""
     if not candidates:
         return []
     sims = jaccard_many(query.signature.values, np.stack([c.signature.values for c in candidates]))
     matches = []
     for cand, sim in zip(candidates, sims.tolist(), strict=True):
-        if cand.text_hash == query.text_hash:
-            relation, sim = Relation.EXACT, 1.0
-        elif sim >= threshold:
-            relation = Relation.NEAR_DUPLICATE
-        else:
-            continue
-        cont = containment(sim, query.signature.size, cand.signature.size)
-        matches.append(Match(cand.id, sim, cont, relation, cand.cluster_id, cand.meta))
-    matches.sort(key=lambda m: (-m.similarity, m.id))
+        relation, sim, cont = relate(query, cand, sim, searched_anchors, thresholds)
+        if relation is not None:
+            matches.append(Match(cand.id, sim, cont, relation, cand.cluster_id, cand.meta))
+    matches.sort(key=lambda m: (_RANK[m.relation], -m.similarity, m.id))
     return matches
 
 
 def overall_relation(matches: Sequence[Match]) -> Relation:
-    if not matches:
-        return Relation.NEW
-    return Relation.EXACT if any(m.relation is Relation.EXACT for m in matches) else matches[0].relation
+    """The incoming article's relation: that of its strongest match, or ``new``."""
+    return matches[0].relation if matches else Relation.NEW

@@ -32,7 +32,11 @@ _FLAG_HELP = {
     "data_dir": "where the embedded redis-server keeps its data",
     "appendfsync": "embedded Redis AOF fsync policy: always, everysec or no",
     "key_prefix": "prefix (and cluster hash tag) of every Redis key",
-    "threshold": "estimated Jaccard at or above which articles match",
+    "threshold": "estimated Jaccard at or above which articles are near duplicates",
+    "contained_threshold": "share of the smaller text's words found in the larger: contained/contains",
+    "related_threshold": "share of the smaller text's words found in the other: related",
+    "facts_threshold": "share of the smaller text's figures and names the larger must hold",
+    "chrome_min_stories": "stories of one site carrying a line before it counts as site chrome",
     "num_perm": "MinHash permutations",
     "shingle_size": "words per shingle",
     "seed": "MinHash seed (changing it invalidates an existing index)",
@@ -99,11 +103,8 @@ async def _ingest(settings: Settings, path: Path) -> int:
 async def _check(settings: Settings, source: str) -> int:
     raw = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     async with open_service(settings) as dedup:
-        items: list[tuple[int, Article | str]]
-        if raw.lstrip().startswith("{"):
-            items = list(_articles(raw.splitlines()))
-        else:
-            items = [(1, Article(id=None, text=raw))]
+        is_jsonl = raw.lstrip().startswith("{")
+        items = list(_articles(raw.splitlines())) if is_jsonl else [(1, Article(id=None, text=raw))]
         status = 0
         for lineno, item in items:
             out: dict[str, Any]

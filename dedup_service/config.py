@@ -26,6 +26,10 @@ class Settings:
     appendfsync: str = "everysec"
     key_prefix: str = c.DEFAULT_KEY_PREFIX
     threshold: float = c.DEFAULT_THRESHOLD
+    contained_threshold: float = 0.9
+    related_threshold: float = 0.7
+    facts_threshold: float = 0.6
+    chrome_min_stories: int = c.CHROME_MIN_STORIES
     num_perm: int = c.DEFAULT_NUM_PERM
     shingle_size: int = c.DEFAULT_SHINGLE_SIZE
     seed: int = c.DEFAULT_SEED
@@ -36,6 +40,11 @@ class Settings:
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
             raise ConfigError("threshold must be in (0, 1]")
+        for name in ("contained_threshold", "related_threshold", "facts_threshold"):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} must be in (0, 1]")
+        if self.chrome_min_stories < 2:
+            raise ConfigError("chrome_min_stories must be at least 2")
         if not 16 <= self.num_perm <= 1024:
             raise ConfigError("num_perm must be between 16 and 1024")
         if not 1 <= self.shingle_size <= 16:

@@ -35,4 +35,30 @@ def key_layout(prefix: str) -> dict[str, str]:
         "band": f"{tag}:b:",  # set per LSH bucket: + band byte + 8-byte band hash
         "link": f"{tag}:l:",  # set per article: internal ids it is linked to
         "cluster": f"{tag}:c:",  # set per cluster: internal ids of its members
+        "anchor": f"{tag}:a:",  # set per anchor shingle: + 8-byte shingle hash
+        "recent": f"{tag}:r",  # zset: cluster id -> time of its last change
+        "site": f"{tag}:s:",  # zset per site: line key -> stories that carried the line
     }
+
+
+# Anchors (content-defined sample of word 3-shingles for containment search and
+# estimates): one in 8, so a passage of 40 words carries about 5 anchors; a candidate
+# must share MIN_SHARED_ANCHORS. 3 words, not 5: an edited word breaks fewer anchors.
+ANCHOR_SHINGLE_SIZE = 3
+ANCHOR_MOD = 8
+MAX_ANCHORS = 256
+MIN_SHARED_ANCHORS = 2
+# an anchor found in more articles than this is boilerplate: not searched, not indexed
+ANCHOR_MAX_POSTINGS = 100
+
+# Site chrome: a line carried by this many distinct stories of one site is boilerplate
+# ("Connect with us", agency blurbs, teaser headings) and is left out of the shingles.
+CHROME_MIN_STORIES = 3
+# line statistics kept per site; the rarest lines (mostly story text seen once) go first
+SITE_LINES_KEPT = 5000
+
+# cluster reads: members returned by GET /v1/clusters/{id}; listing pages and samples
+MAX_CLUSTER_MEMBERS = 1000
+CLUSTER_PAGE = 100
+MAX_CLUSTER_PAGES = 20
+CLUSTER_SAMPLE = 50

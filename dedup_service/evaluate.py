@@ -59,7 +59,7 @@ def story_ignored(
 ) -> set[Pair]:
     rows = list(verified)
     recurring = {gold_clusters[r["a"]] for r in rows if r.get("recurring")}
-    ignored: set[Pair] = {tuple(sorted((r["a"], r["b"]))) for r in rows if r.get("recurring")}  # type: ignore[misc]
+    ignored: set[Pair] = {tuple(sorted((r["a"], r["b"]))) for r in rows if r.get("recurring")}
     ignored |= {p for p in cluster_pairs(gold_clusters)
                 if gold_clusters[p[0]] in recurring and days[p[0]] != days[p[1]]}  # fmt: skip
     return ignored
@@ -83,25 +83,29 @@ def evaluate(
     }
     by_type: dict[str, list[Pair]] = defaultdict(list)
     for r in rows:
-        by_type[r["type"]].append(tuple(sorted((r["a"], r["b"]))))  # type: ignore[arg-type]
+        by_type[r["type"]].append(tuple(sorted((r["a"], r["b"]))))
     if by_type:
-        out["recall_by_type"] = {
-            t: {"n": len(v), "recall": round(sum(p in pred for p in v) / len(v), 4)}
-            for t, v in sorted(by_type.items())
-        }
+        out["recall_by_type"] = _recall_by_type(by_type, pred)
+        kept = {t: [p for p in v if p not in ignored] for t, v in by_type.items()}
+        out["story_recall_by_type"] = _recall_by_type({t: v for t, v in kept.items() if v}, pred)
     return out
 
 
+def _recall_by_type(by_type: Mapping[str, list[Pair]], pred: set[Pair]) -> dict[str, dict[str, float]]:
+    return {
+        t: {"n": len(v), "recall": round(sum(p in pred for p in v) / len(v), 4)} for t, v in sorted(by_type.items())
+    }
+
+
 def format_report(report: Mapping[str, Any]) -> str:
-    lines = [
-        f"{report['articles']} articles, {report['gold_pairs']} gold pairs, {report['predicted_pairs']} predicted"
-    ]
+    lines = [f"{report['articles']} articles, {report['gold_pairs']} gold pairs, {report['predicted_pairs']} predicted"]
     lines.append(f"{'mode':<8}{'precision':>10}{'recall':>10}{'f1':>8}{'tp':>7}{'fp':>7}{'fn':>7}")
     for mode in ("story", "text"):
         s = report[mode]
         lines.append(
             f"{mode:<8}{s['precision']:>10.4f}{s['recall']:>10.4f}{s['f1']:>8.4f}{s['tp']:>7}{s['fp']:>7}{s['fn']:>7}"
         )
-    for kind, v in report.get("recall_by_type", {}).items():
-        lines.append(f"recall of {kind} pairs: {v['recall']:.4f} (n={v['n']})")
+    for mode, key in (("story", "story_recall_by_type"), ("text", "recall_by_type")):
+        for kind, v in report.get(key, {}).items():
+            lines.append(f"{mode} recall of {kind} pairs: {v['recall']:.4f} (n={v['n']})")
     return "\n".join(lines)

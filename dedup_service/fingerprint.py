@@ -1,25 +1,46 @@
-"""Pure pipeline from text to what the index stores: normalize -> shingle -> MinHash -> bands."""
+"""Pure pipeline from cleaned lines to what the index stores and verification compares."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import xxhash
 
+from . import constants as c
 from .errors import InvalidField
+from .features import U32, facts
 from .lsh import Banding
 from .minhash import MinHasher, Signature
-from .normalize import normalize, words
-from .shingle import shingle_hashes
+from .normalize import Line, words
+from .shingle import U64, shingle_hashes
 
 
 @dataclass(frozen=True, slots=True)
 class Fingerprint:
-    normalized: str
+    text: str  # the cleaned text that was shingled, lines as written
     signature: Signature
-    bands: bytes
+    bands: bytes  # 8 bytes per LSH band
+    anchors: bytes  # 8 bytes per anchor (see ``anchor_sample``)
     # 16-byte hash of the normalized word sequence: equal means "exact" copy
     text_hash: bytes
+    figures: U32
+    names: U32
+
+
+def anchor_sample(shingles: U64) -> U64:
+    """A content-defined sample of the shingles: those whose hash is 0 mod ANCHOR_MOD.
+
+    Unlike MinHash, the sample of a passage does not depend on the rest of the text, so
+    a truncated copy shares all of its anchors with the original and an extended copy
+    holds all of the original's: that is what lets containment candidates be found.
+    Very long texts keep their MAX_ANCHORS smallest anchors.
+    """
+    picked: U64 = shingles[(shingles & np.uint64(c.ANCHOR_MOD - 1)) == 0]
+    if len(picked) > c.MAX_ANCHORS:
+        picked = np.sort(picked)[: c.MAX_ANCHORS]
+    return picked
 
 
 class Fingerprinter:
@@ -29,15 +50,19 @@ class Fingerprinter:
         self.shingle_size = shingle_size
         self.seed = seed
 
-    def __call__(self, text: str, field: str = "text") -> Fingerprint:
-        normalized = normalize(text)
-        tokens = words(normalized)
+    def __call__(self, lines: Sequence[Line], field: str = "text") -> Fingerprint:
+        tokens = words(" ".join(line.normalized for line in lines))
         if not tokens:
             raise InvalidField(field, "contains no words")
-        sig = self.hasher.signature(shingle_hashes(tokens, self.shingle_size, self.seed))
+        shingles = shingle_hashes(tokens, self.shingle_size, self.seed)
+        sig = self.hasher.signature(shingles)
+        figures, names = facts(list(lines))
         return Fingerprint(
-            normalized=normalized,
+            text="\n".join(line.text for line in lines),
             signature=sig,
             bands=self.banding.band_hashes(sig),
+            anchors=anchor_sample(shingle_hashes(tokens, c.ANCHOR_SHINGLE_SIZE, self.seed)).astype("<u8").tobytes(),
             text_hash=xxhash.xxh3_128_digest(" ".join(tokens).encode()),
+            figures=figures,
+            names=names,
         )

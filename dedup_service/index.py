@@ -1,23 +1,29 @@
-"""Redis I/O for the LSH index: every operation is one atomic Lua call (``lua/index.lua``).
+"""Redis I/O for the index: every operation is one atomic call of ``lua/index.lua``.
 
-Layout (all keys share the hash tag ``{prefix}``, see ``constants.key_layout``):
-one hash per article holding its packed signature, shingle count, text hash, metadata
-and cluster id, keyed by a small integer internal id so that LSH buckets are Redis
-intsets; one set per LSH bucket; one set of links per article and one set per cluster.
+Layout (all keys share the hash tag ``{prefix}``, see ``constants.key_layout``): one hash
+per article holding its packed signature, shingle count, text hash, facts, metadata and
+cluster id, keyed by a small integer internal id so that LSH buckets and anchor postings
+are compact Redis intsets; one set per LSH bucket and per anchor; one set of links per
+article and one set per cluster; a sorted set of recently changed clusters; and per
+site a bounded sorted set counting how many stories carried each line.
 """
 
 from __future__ import annotations
 
 import time
+import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, TypeVar
 
+import numpy as np
 import orjson
 import redis.exceptions
+import xxhash
 from redis.asyncio import Redis
 
+from . import constants as c
 from .classify import Candidate
 from .constants import key_layout
 from .errors import IndexUnavailable
@@ -25,7 +31,8 @@ from .fingerprint import Fingerprint
 from .minhash import Signature
 
 _SCRIPT = resources.files(__package__).joinpath("lua/index.lua").read_text(encoding="utf-8")
-_ROW = 7  # fields per candidate row returned by the script
+_ROW = 11  # fields per candidate row returned by the script
+_MEMBER_ROW = 7  # fields per cluster member row
 _UNAVAILABLE = (
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
@@ -35,35 +42,81 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
+class Found:
+    """Candidates of one search, and how many of the query's anchors were searched."""
+
+    candidates: list[Candidate]
+    searched_anchors: int
+
+    @classmethod
+    def from_reply(cls, searched: int, rows: Sequence[bytes]) -> Found:
+        return cls([_candidate(rows[i : i + _ROW]) for i in range(0, len(rows), _ROW)], int(searched))
+
+
+@dataclass(frozen=True, slots=True)
 class UpsertResult:
     status: str  # created | replaced | unchanged
     iid: str
     cluster_id: str
-    candidates: list[Candidate]
+    found: Found
 
 
 @dataclass(frozen=True, slots=True)
 class Stored:
     article: Candidate
-    candidates: list[Candidate]
+    text: str
+    ingested_at: float
+    found: Found
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    iid: str
+    id: str
+    signature: Signature
+    text_hash: bytes
+    meta: dict[str, str]
+    ingested_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterSummary:
+    cluster_id: str
+    size: int
+    metas: list[dict[str, str]]
 
 
 def _text(value: bytes) -> str:
     return value.decode("utf-8")
 
 
-def _candidates(rows: Sequence[bytes]) -> list[Candidate]:
-    return [
-        Candidate(
-            iid=_text(rows[i]),
-            id=_text(rows[i + 1]),
-            signature=Signature.from_bytes(rows[i + 2], int(rows[i + 3])),
-            text_hash=rows[i + 4],
-            meta=orjson.loads(rows[i + 5]),
-            cluster_id=_text(rows[i + 6]),
-        )
-        for i in range(0, len(rows), _ROW)
-    ]
+def _u32(values: np.ndarray[Any, Any]) -> bytes:
+    return values.astype("<u4").tobytes()
+
+
+def _from_u32(data: bytes) -> np.ndarray[Any, np.dtype[np.uint32]]:
+    return np.frombuffer(data, dtype="<u4").astype(np.uint32)
+
+
+def _candidate(row: Sequence[bytes]) -> Candidate:
+    iid, ext, sig, size, th, meta, cid, figures, names, shared, anchors = row[:_ROW]
+    return Candidate(
+        iid=_text(iid),
+        id=_text(ext),
+        signature=Signature.from_bytes(sig, int(size)),
+        text_hash=th,
+        meta=orjson.loads(meta),
+        cluster_id=_text(cid),
+        figures=_from_u32(figures),
+        names=_from_u32(names),
+        shared_anchors=int(shared),
+        anchors=int(anchors),
+    )
+
+
+def site_key(site: str) -> str:
+    """Sites are case-insensitive and hashed, so any site string makes a short key."""
+    return xxhash.xxh3_64_hexdigest(site.strip().casefold().encode())
 
 
 class RedisIndex:
@@ -71,56 +124,102 @@ class RedisIndex:
         self.redis = redis
         self.max_candidates = max_candidates
         keys = key_layout(key_prefix)
-        self._keys = [keys["ids"], keys["seq"], keys["cseq"]]
-        self._prefixes = [keys["doc"], keys["band"], keys["link"], keys["cluster"]]
+        self._match = "{" + key_prefix + "}*"
+        self._keys = [keys["ids"], keys["seq"], keys["cseq"], keys["recent"]]
+        self._prefixes = [keys[k] for k in ("doc", "band", "anchor", "link", "cluster", "site")]
         self._script = redis.register_script(_SCRIPT)
+        self._search = [max_candidates, c.MIN_SHARED_ANCHORS, c.ANCHOR_MAX_POSTINGS]
 
     async def _call(self, command: str, *args: Any) -> Any:
         return await _guard(lambda: self._script(keys=self._keys, args=[*self._prefixes, command, *args]))
 
     async def upsert(self, article_id: str, fp: Fingerprint, meta: dict[str, str]) -> UpsertResult:
-        status, iid, cid, rows = await self._call(
+        status, iid, cid, searched, rows = await self._call(
             "upsert",
             article_id,
             fp.signature.to_bytes(),
             fp.bands,
+            fp.anchors,
             fp.text_hash,
             fp.signature.size,
             orjson.dumps(meta),
-            self.max_candidates,
+            _u32(fp.figures),
+            _u32(fp.names),
+            zlib.compress(fp.text.encode("utf-8")),
             repr(time.time()),
+            *self._search,
         )
-        return UpsertResult(_text(status), _text(iid), _text(cid), _candidates(rows))
+        return UpsertResult(_text(status), _text(iid), _text(cid), Found.from_reply(searched, rows))
 
-    async def query(self, fp: Fingerprint, exclude_id: str | None = None) -> list[Candidate]:
-        return _candidates(await self._call("check", exclude_id or "", fp.bands, self.max_candidates))
+    async def query(self, fp: Fingerprint, exclude_id: str | None = None) -> Found:
+        return Found.from_reply(*await self._call("check", exclude_id or "", fp.bands, fp.anchors, *self._search))
 
     async def get(self, article_id: str) -> Stored | None:
-        reply = await self._call("get", article_id, self.max_candidates)
+        reply = await self._call("get", article_id, *self._search)
         if reply is None:
             return None
-        *head, rows = reply
-        return Stored(_candidates(head)[0], _candidates(rows))
+        art = _candidate(reply[:_ROW])
+        text = zlib.decompress(reply[_ROW]).decode("utf-8")
+        return Stored(art, text, float(reply[_ROW + 1]), Found.from_reply(*reply[_ROW + 2 :]))
 
     async def delete(self, article_id: str) -> bool:
-        return bool(await self._call("delete", article_id))
+        return bool(await self._call("delete", article_id, repr(time.time())))
 
-    async def link(self, iid: str, others: Sequence[str]) -> str | None:
-        """Record duplicate links and merge the clusters involved; returns the cluster id."""
-        cid = await self._call("link", iid, *others)
+    async def site_line_counts(self, site: str, line_keys: Sequence[bytes]) -> list[int]:
+        """For each line, how many distinct stories of ``site`` have carried it."""
+        if not line_keys:
+            return []
+        return [int(float(x)) for x in await self._call("site_lines", site_key(site), *line_keys)]
+
+    async def finish(
+        self, iid: str, links: Sequence[str], site: str | None = None, line_keys: Sequence[bytes] = ()
+    ) -> str | None:
+        """Count the article's lines for its site (when given) and link it to verified copies,
+        merging their clusters; returns the article's cluster id (None if it is gone)."""
+        lines = list(line_keys) if site else []
+        cid = await self._call(
+            "finish", iid, repr(time.time()), site_key(site) if site else "", c.SITE_LINES_KEPT,
+            len(lines), *lines, *links,
+        )  # fmt: skip
         return None if cid is None else _text(cid)
 
     async def clusters(self, article_ids: Sequence[str]) -> list[str | None]:
         reply = await self._call("clusters", *article_ids)
         return [None if cid is None else _text(cid) for cid in reply]
 
+    async def cluster(self, cluster_id: str, max_members: int) -> tuple[int, list[Member]]:
+        size, rows = await self._call("cluster", cluster_id, max_members)
+        members = []
+        for i in range(0, len(rows), _MEMBER_ROW):
+            iid, ext, sig, n, th, meta, ingested = rows[i : i + _MEMBER_ROW]
+            members.append(
+                Member(
+                    _text(iid),
+                    _text(ext),
+                    Signature.from_bytes(sig, int(n)),
+                    th,
+                    orjson.loads(meta),
+                    float(ingested),
+                )
+            )
+        return int(size), members
+
+    async def recent_clusters(
+        self, since: float, offset: int, count: int, min_size: int, max_members: int
+    ) -> tuple[int, list[ClusterSummary]]:
+        """One page of clusters, most recently changed first; the first value is the page's
+        raw length, so callers know when the listing is exhausted."""
+        scanned, rows = await self._call("recent", repr(since), offset, count, min_size, max_members)
+        return int(scanned), [
+            ClusterSummary(_text(cid), int(size), [orjson.loads(m) for m in metas if m is not None])
+            for cid, size, metas in rows
+        ]
+
     async def drop(self) -> None:
         """Delete every key of this index (for throw-away indexes such as evaluation runs)."""
 
         async def run() -> None:
-            batch = [
-                key async for key in self.redis.scan_iter(match=self._keys[0].split(":")[0] + "*", count=1000)
-            ]
+            batch = [key async for key in self.redis.scan_iter(match=self._match, count=1000)]
             for start in range(0, len(batch), 1000):
                 await self.redis.delete(*batch[start : start + 1000])
 

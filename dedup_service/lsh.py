@@ -40,15 +40,11 @@ def false_negative_area(threshold: float, b: int, r: int) -> float:
 
 
 @cache
-def optimal_params(
-    threshold: float, num_perm: int, fp_weight: float = 0.5, fn_weight: float = 0.5
-) -> tuple[int, int]:
+def optimal_params(threshold: float, num_perm: int, fp_weight: float = 0.5, fn_weight: float = 0.5) -> tuple[int, int]:
     best, best_err = (1, num_perm), float("inf")
     for b in range(1, num_perm + 1):
         for r in range(1, num_perm // b + 1):
-            err = fp_weight * false_positive_area(threshold, b, r) + fn_weight * false_negative_area(
-                threshold, b, r
-            )
+            err = fp_weight * false_positive_area(threshold, b, r) + fn_weight * false_negative_area(threshold, b, r)
             if err < best_err:
                 best, best_err = (b, r), err
     return best

@@ -18,6 +18,9 @@ class Relation(enum.StrEnum):
     NEW = "new"
     EXACT = "exact"
     NEAR_DUPLICATE = "near_duplicate"
+    CONTAINED = "contained"
+    CONTAINS = "contains"
+    RELATED = "related"
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
+
+import xxhash
 
 _CHAR_MAP = str.maketrans(
     {
@@ -14,29 +17,41 @@ _CHAR_MAP = str.maketrans(
         "\u2026": "...",
     }
 )
-_SPACE = re.compile(r"[^\S\n]+")
+_SPACE = re.compile(r"\s+")
 # a word: letters/digits, with inner apostrophes, dots or commas kept ("don't", "u.s", "2,400")
 _WORD = re.compile(r"\w+(?:['.,]\w+)*")
 
 
-def normalize(text: str) -> str:
-    """NFKC, unified quotes and dashes, case-folded, whitespace collapsed, one line per line.
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One non-empty line of an article: as written, normalized, and its 8-byte key."""
 
-    Lines that repeat an earlier line are dropped: scraped pages often print the story
-    body twice (once per template), which must not change what the article is.
-    """
+    text: str
+    normalized: str
+    key: bytes
+
+
+def normalize(text: str) -> str:
+    """NFKC, unified quotes and dashes, case-folded, whitespace collapsed."""
     text = unicodedata.normalize("NFKC", text).translate(_CHAR_MAP).casefold()
+    return _SPACE.sub(" ", text).strip()
+
+
+def split_lines(text: str) -> list[Line]:
+    """The article's lines with words in them, each once.
+
+    A line that repeats an earlier one (after normalization) is dropped: scraped pages
+    often print the story body twice, once per template, which must not change the article.
+    """
     seen: set[str] = set()
-    lines: list[str] = []
+    lines = []
     for raw in text.splitlines():
-        line = _SPACE.sub(" ", raw).strip()
-        if not line:
+        norm = normalize(raw)
+        if norm in seen or not _WORD.search(norm):
             continue
-        if line in seen:
-            continue
-        seen.add(line)
-        lines.append(line)
-    return "\n".join(lines)
+        seen.add(norm)
+        lines.append(Line(_SPACE.sub(" ", raw).strip(), norm, xxhash.xxh3_64_digest(norm.encode())))
+    return lines
 
 
 def words(normalized: str) -> list[str]:

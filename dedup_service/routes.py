@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -23,17 +24,21 @@ def json_response(data: Any, status: int = 200) -> web.Response:
     return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
 
 
-def _limit(request: web.Request) -> int:
-    raw = request.query.get("limit")
+def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
     if raw is None:
-        return c.DEFAULT_MATCH_LIMIT
+        return default
     try:
         value = int(raw)
     except ValueError:
-        raise InvalidField("limit", f"must be an integer, got {raw!r}") from None
-    if not 1 <= value <= c.MAX_MATCH_LIMIT:
-        raise InvalidField("limit", f"must be between 1 and {c.MAX_MATCH_LIMIT}")
+        raise InvalidField(name, f"must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise InvalidField(name, f"must be between {low} and {high}")
     return value
+
+
+def _limit(request: web.Request, default: int = c.DEFAULT_MATCH_LIMIT) -> int:
+    return _int_param(request, "limit", default, 1, c.MAX_MATCH_LIMIT)
 
 
 async def _json_body(request: web.Request) -> Any:
@@ -62,21 +67,44 @@ async def post_check(request: web.Request) -> web.Response:
 
 @routes.get("/v1/articles/{id}")
 async def get_article(request: web.Request) -> web.Response:
+    include = {part for part in request.query.get("include", "").split(",") if part}
+    if include - {"text"}:
+        raise InvalidField("include", f"unknown value(s) {sorted(include - {'text'})}; allowed: text")
     view = await request.app[DEDUPLICATOR].get(request.match_info["id"], _limit(request))
-    return json_response(
-        {
-            "id": view.id,
-            "cluster_id": view.cluster_id,
-            **view.meta,
-            "matches": [m.to_json() for m in view.matches],
-        }
-    )
+    body: dict[str, Any] = {"id": view.id, "cluster_id": view.cluster_id, **view.meta}
+    if "text" in include:
+        body["text"] = view.text
+    body["matches"] = [m.to_json() for m in view.matches]
+    return json_response(body)
 
 
 @routes.delete("/v1/articles/{id}")
 async def delete_article(request: web.Request) -> web.Response:
     await request.app[DEDUPLICATOR].delete(request.match_info["id"])
     return web.Response(status=204)
+
+
+@routes.get("/v1/clusters/{cluster_id}")
+async def get_cluster(request: web.Request) -> web.Response:
+    view = await request.app[DEDUPLICATOR].cluster(request.match_info["cluster_id"])
+    return json_response(view.to_json())
+
+
+@routes.get("/v1/clusters")
+async def list_clusters(request: web.Request) -> web.Response:
+    q = request.query
+    since = 0.0
+    if "since" in q:
+        try:
+            stamp = datetime.fromisoformat(q["since"])
+        except ValueError:
+            raise InvalidField("since", "must be an ISO 8601 date or date-time") from None
+        since = (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()
+    min_size = _int_param(request, "min_size", 2, 1, c.MAX_CLUSTER_MEMBERS)
+    clusters = await request.app[DEDUPLICATOR].recent_clusters(
+        q.get("site") or None, q.get("agency") or None, since, _limit(request, default=20), min_size
+    )
+    return json_response({"clusters": clusters})
 
 
 @routes.get("/healthz")

@@ -1,19 +1,35 @@
-"""Orchestration: article -> fingerprint -> index -> verified matches -> verdict."""
+"""Orchestration: article -> cleaned lines -> fingerprint -> index -> verified matches."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 import uuid
 from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
 
 from . import constants as c
-from .classify import Candidate, overall_relation, verify
+from .agency import detect, dominant
+from .classify import COPY_RELATIONS, Candidate, Thresholds, overall_relation, relate, verify
 from .config import Settings
 from .errors import ArticleNotFound, InvalidField
 from .extract import extract_html
 from .fingerprint import Fingerprint, Fingerprinter
-from .index import RedisIndex
+from .index import Found, RedisIndex
 from .models import Article, Match, Relation, Verdict
+from .normalize import Line, split_lines
+
+_NO_FACTS = np.empty(0, dtype=np.uint32)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    article: Article
+    lines: list[Line]  # every line, chrome included (credits are often chrome)
+    fingerprint: Fingerprint
+    meta: dict[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,18 +38,57 @@ class StoredView:
     cluster_id: str
     meta: dict[str, str]
     matches: list[Match]
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterView:
+    cluster_id: str
+    size: int
+    members: list[dict[str, Any]]
+    sites: list[str]
+    original: dict[str, Any]
+    agency: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"cluster_id": self.cluster_id, "size": self.size, "agency": self.agency, "sites": self.sites,
+                "original": self.original, "members": self.members}  # fmt: skip
+
+
+def _published_key(meta: dict[str, str], ingested_at: float) -> tuple[float, float]:
+    """Sort key for "first seen": publish time when known, then ingest time."""
+    published = meta.get("published_at")
+    if published:
+        from datetime import datetime
+
+        try:
+            stamp = datetime.fromisoformat(published)
+            return (
+                stamp.timestamp() if stamp.tzinfo else stamp.replace(tzinfo=None).timestamp(),
+                ingested_at,
+            )
+        except ValueError:
+            pass
+    return (math.inf, ingested_at)
 
 
 class Deduplicator:
     def __init__(self, index: RedisIndex, settings: Settings) -> None:
         self.index = index
-        self.threshold = settings.threshold
-        self.fingerprinter = Fingerprinter(
-            settings.num_perm, settings.shingle_size, settings.threshold, settings.seed
+        self.settings = settings
+        self.thresholds = Thresholds(
+            near=settings.threshold,
+            contained=settings.contained_threshold,
+            related=settings.related_threshold,
+            facts=settings.facts_threshold,
+            shingle_size=settings.shingle_size,
         )
+        self.fingerprinter = Fingerprinter(settings.num_perm, settings.shingle_size, settings.threshold, settings.seed)
 
-    async def _prepare(self, article: Article) -> tuple[Article, Fingerprint]:
+    async def _prepare(self, article: Article) -> Prepared:
+        field = "text"
         if article.html is not None:
+            field = "html"
             ex = extract_html(article.html, article.url)
             article = replace(
                 article,
@@ -43,37 +98,55 @@ class Deduplicator:
                 published_at=article.published_at or ex.published_at,
                 site=article.site or ex.site,
             )
-            field = "html"
-        else:
-            field = "text"
-        text = article.text or ""
-        if not text.strip():
-            raise InvalidField(field, "no article text found")
-        if len(text) > c.EXECUTOR_TEXT_CHARS:
+        lines = split_lines(article.text or "")
+        if not lines:
+            raise InvalidField(field, "no article text found" if field == "html" else "contains no words")
+        kept = lines
+        if article.site:
+            counts = await self.index.site_line_counts(article.site, [line.key for line in lines])
+            kept = [ln for ln, n in zip(lines, counts, strict=True) if n < self.settings.chrome_min_stories]
+            kept = kept or lines  # a text made only of known chrome is still itself
+        if sum(len(line.text) for line in kept) > c.EXECUTOR_TEXT_CHARS:
             # long texts cost milliseconds of numpy work: keep the event loop serving
-            fp = await asyncio.get_running_loop().run_in_executor(None, self.fingerprinter, text, field)
+            loop = asyncio.get_running_loop()
+            fp = await loop.run_in_executor(None, self.fingerprinter, kept, field)
         else:
-            fp = self.fingerprinter(text, field)
-        return article, fp
+            fp = self.fingerprinter(kept, field)
+        meta = article.meta()
+        agency = detect((line.text for line in lines), article.source)
+        if agency:
+            meta["agency"] = agency
+        return Prepared(article, lines, fp, meta)
 
-    def _verify(self, fp: Fingerprint, candidates: list[Candidate], limit: int) -> list[Match]:
-        return verify(fp, candidates, self.threshold)[:limit]
+    def _verify(self, fp: Fingerprint, found: Found, limit: int) -> list[Match]:
+        return verify(fp, found.candidates, found.searched_anchors, self.thresholds)[:limit]
 
     async def ingest(self, article: Article, limit: int = c.DEFAULT_MATCH_LIMIT) -> Verdict:
-        article, fp = await self._prepare(article)
+        prep = await self._prepare(article)
         article_id = article.id or uuid.uuid4().hex
-        result = await self.index.upsert(article_id, fp, article.meta())
-        matches = verify(fp, result.candidates, self.threshold)
+        result = await self.index.upsert(article_id, prep.fingerprint, prep.meta)
+        matches = verify(prep.fingerprint, result.found.candidates, result.found.searched_anchors, self.thresholds)
         cluster_id = result.cluster_id
-        if matches and result.status != "unchanged":
-            by_id = {cand.id: cand.iid for cand in result.candidates}
-            cluster_id = await self.index.link(result.iid, [by_id[m.id] for m in matches]) or cluster_id
+        if result.status != "unchanged":
+            by_id = {cand.id: cand for cand in result.found.candidates}
+            copies = [by_id[m.id] for m in matches if m.relation in COPY_RELATIONS]
+            site = prep.article.site
+            # a line counts towards chrome once per story of the site, not once per copy
+            new_story = site is not None and not any(cand.meta.get("site") == site for cand in copies)
+            if copies or new_story:
+                cluster_id = await self.index.finish(
+                    result.iid,
+                    [cand.iid for cand in copies],
+                    site if new_story else None,
+                    [line.key for line in prep.lines],
+                ) or cluster_id  # fmt: skip
         return Verdict(article_id, overall_relation(matches), matches[:limit], cluster_id, result.status)
 
     async def check(self, article: Article, limit: int = c.DEFAULT_MATCH_LIMIT) -> Verdict:
-        article, fp = await self._prepare(article)
-        matches = self._verify(fp, await self.index.query(fp, article.id), limit)
-        cluster_id = matches[0].cluster_id if matches else None
+        prep = await self._prepare(article)
+        matches = self._verify(prep.fingerprint, await self.index.query(prep.fingerprint, article.id), limit)
+        copies = [m for m in matches if m.relation in COPY_RELATIONS]
+        cluster_id = copies[0].cluster_id if copies else None
         return Verdict(article.id or "", overall_relation(matches), matches, cluster_id, "checked")
 
     async def get(self, article_id: str, limit: int = c.DEFAULT_MATCH_LIMIT) -> StoredView:
@@ -81,15 +154,65 @@ class Deduplicator:
         if stored is None:
             raise ArticleNotFound(f"no article with id {article_id!r}")
         art = stored.article
-        fp = Fingerprint("", art.signature, b"", art.text_hash)
-        return StoredView(art.id, art.cluster_id, art.meta, self._verify(fp, stored.candidates, limit))
+        fp = Fingerprint(stored.text, art.signature, b"", b"", art.text_hash, art.figures, art.names)
+        found = replace(stored.found, searched_anchors=art.anchors)
+        return StoredView(art.id, art.cluster_id, art.meta, self._verify(fp, found, limit), stored.text)
 
     async def delete(self, article_id: str) -> None:
         if not await self.index.delete(article_id):
             raise ArticleNotFound(f"no article with id {article_id!r}")
 
+    async def cluster(self, cluster_id: str) -> ClusterView:
+        size, members = await self.index.cluster(cluster_id, c.MAX_CLUSTER_MEMBERS)
+        if not members:
+            raise ArticleNotFound(f"no cluster with id {cluster_id!r}")
+        members.sort(key=lambda m: (_published_key(m.meta, m.ingested_at), m.id))
+        original = members[0]
+        fp = Fingerprint("", original.signature, b"", b"", original.text_hash, _NO_FACTS, _NO_FACTS)
+        rows = []
+        for m in members:
+            relation = "original"
+            if m is not original:
+                cand = Candidate(m.iid, m.id, m.signature, m.text_hash, m.meta, cluster_id, _NO_FACTS, _NO_FACTS)
+                sim = float(np.count_nonzero(m.signature.values == original.signature.values)) / len(m.signature.values)
+                found, _, _ = relate(fp, cand, sim, 0, self.thresholds)
+                # reversed: the member's relation to the original, not the original's to it
+                found = {Relation.CONTAINED: Relation.CONTAINS, Relation.CONTAINS: Relation.CONTAINED}.get(
+                    found, found
+                ) if found else None  # fmt: skip
+                relation = found.value if found in COPY_RELATIONS else "linked"
+            rows.append({"id": m.id, "relation": relation, **_public_meta(m.meta)})
+        sites = sorted({m.meta["site"] for m in members if m.meta.get("site")})
+        agency = dominant(m.meta.get("agency") for m in members)
+        return ClusterView(cluster_id, size, rows, sites, rows[0], agency)
+
+    async def recent_clusters(
+        self, site: str | None, agency: str | None, since: float, limit: int, min_size: int
+    ) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        offset, page = 0, c.CLUSTER_PAGE
+        for _ in range(c.MAX_CLUSTER_PAGES):
+            scanned, summaries = await self.index.recent_clusters(since, offset, page, min_size, c.CLUSTER_SAMPLE)
+            for s in summaries:
+                sites = sorted({m["site"] for m in s.metas if m.get("site")})
+                cl_agency = dominant(m.get("agency") for m in s.metas)
+                if site and site.casefold() not in {x.casefold() for x in sites}:
+                    continue
+                if agency and (cl_agency or "").casefold() != agency.casefold():
+                    continue
+                titles = [m["title"] for m in s.metas if m.get("title")]
+                out.append({"cluster_id": s.cluster_id, "size": s.size, "sites": sites, "agency": cl_agency,
+                            "title": titles[0] if titles else None})  # fmt: skip
+                if len(out) >= limit:
+                    return out
+            if scanned < page:
+                break
+            offset += page
+        return out
+
     async def ready(self) -> bool:
         return await self.index.ping()
 
 
-__all__ = ["Deduplicator", "Relation", "StoredView"]
+def _public_meta(meta: dict[str, str]) -> dict[str, str | None]:
+    return {k: meta.get(k) for k in ("site", "url", "title", "published_at", "source", "agency")}

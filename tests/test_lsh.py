@@ -6,9 +6,7 @@ from dedup_service.lsh import Banding, false_negative_area, false_positive_area,
 from dedup_service.minhash import MinHasher
 
 
-@pytest.mark.parametrize(
-    ("threshold", "num_perm"), [(0.3, 128), (0.5, 128), (0.8, 128), (0.5, 256), (0.9, 64)]
-)
+@pytest.mark.parametrize(("threshold", "num_perm"), [(0.3, 128), (0.5, 128), (0.8, 128), (0.5, 256), (0.9, 64)])
 def test_parameters_agree_with_datasketch(threshold: float, num_perm: int) -> None:
     assert optimal_params(threshold, num_perm) == _optimal_param(threshold, num_perm, 0.5, 0.5)
 

@@ -1,4 +1,4 @@
-from dedup_service.normalize import normalize, words
+from dedup_service.normalize import normalize, split_lines, words
 
 
 def test_quotes_dashes_case_and_spaces_are_unified() -> None:
@@ -12,8 +12,16 @@ def test_nfkc_folds_compatibility_forms() -> None:
 
 
 def test_repeated_lines_are_dropped_but_order_is_kept() -> None:
-    text = "Alpha beta.\n\nGamma delta.\n\u201calpha BETA.\u201d\nAlpha beta.\nEpsilon."
-    assert normalize(text).splitlines() == ["alpha beta.", "gamma delta.", '"alpha beta."', "epsilon."]
+    text = "Alpha  beta.\n\nGamma delta.\n\u201calpha BETA.\u201d\n  Alpha beta.\n--\nEpsilon."
+    lines = split_lines(text)
+    assert [ln.normalized for ln in lines] == ["alpha beta.", "gamma delta.", '"alpha beta."', "epsilon."]
+    assert [ln.text for ln in lines][:2] == ["Alpha beta.", "Gamma delta."]
+    assert len({ln.key for ln in lines}) == 4 and all(len(ln.key) == 8 for ln in lines)
+
+
+def test_line_keys_ignore_case_quotes_and_spacing() -> None:
+    a, b = split_lines("\u201cConnect  with us\u201d"), split_lines('"connect with US"')
+    assert a[0].key == b[0].key
 
 
 def test_words_keep_numbers_and_inner_punctuation() -> None:

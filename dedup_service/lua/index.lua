@@ -1,47 +1,81 @@
--- One script for every index operation, so each runs atomically in one round trip.
--- KEYS[1] ids hash (external id -> internal id), KEYS[2] article id counter,
--- KEYS[3] cluster id counter. ARGV[1..4]: key prefixes for articles, LSH buckets,
--- links and clusters; ARGV[5] the command; the rest depends on the command.
+-- Every index operation is one call of this script, so each runs atomically in one
+-- round trip. KEYS[1] ids hash (external id -> internal id), KEYS[2] article id counter,
+-- KEYS[3] cluster id counter, KEYS[4] recent clusters (zset: cluster id -> last change).
+-- ARGV[1..6]: key prefixes for articles, LSH buckets, anchors, links, clusters and
+-- per-site line statistics; ARGV[7] the command; the rest depends on the command.
 -- Article hash fields: x external id, s signature, n shingle count, t text hash,
--- m metadata (JSON), c cluster id, a ingest time, b band hashes (8 bytes a band).
-local IDS, SEQ, CSEQ = KEYS[1], KEYS[2], KEYS[3]
-local P_DOC, P_BAND, P_LINK, P_CL = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local CMD = ARGV[5]
+-- m metadata (JSON), c cluster id, i ingest time, b band hashes (8 bytes each),
+-- a anchors (8 bytes each), f figures and e names (4-byte hashes), z cleaned text.
+local IDS, SEQ, CSEQ, RECENT = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local P_DOC, P_BAND, P_ANCHOR, P_LINK, P_CL, P_SITE = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local CMD = ARGV[7]
+local ROW = {'x', 's', 'n', 't', 'm', 'c', 'f', 'e'}
 
 local function band_key(bands, i)
   return P_BAND .. string.char(i) .. string.sub(bands, i * 8 + 1, i * 8 + 8)
 end
 
-local function new_cluster()
-  return 'c' .. redis.call('INCR', CSEQ)
+local function anchor_key(anchors, i)
+  return P_ANCHOR .. string.sub(anchors, i * 8 + 1, i * 8 + 8)
 end
 
--- candidates sharing a bucket with `bands`; inserts `iid` into the buckets when given.
-local function candidates(bands, exclude, iid, max_cand)
-  local seen, rows, count = {}, {}, 0
-  if exclude then seen[exclude] = true end
+local function touch(cid, now)
+  redis.call('ZADD', RECENT, now, cid)
+end
+
+local function new_cluster(now)
+  local cid = 'c' .. redis.call('INCR', CSEQ)
+  touch(cid, now)
+  return cid
+end
+
+-- Candidates: articles sharing an LSH bucket, or at least `min_shared` anchors (anchors
+-- held by more than `max_post` articles are boilerplate and skipped). With `iid` the
+-- article is added to its buckets and (non-boilerplate) anchors on the way. Returns
+-- {anchors searched, rows}; a row is the ROW fields plus the number of anchors shared
+-- with the query and the candidate's own anchor count.
+local function candidates(bands, anchors, exclude, iid, max_cand, min_shared, max_post)
+  local found, order = {}, {}
+  if exclude then found[exclude] = true end
   for i = 0, #bands / 8 - 1 do
     local key = band_key(bands, i)
-    if count < max_cand then
-      for _, m in ipairs(redis.call('SMEMBERS', key)) do
-        if not seen[m] and count < max_cand then
-          seen[m] = true
-          count = count + 1
-          local d = redis.call('HMGET', P_DOC .. m, 'x', 's', 'n', 't', 'm', 'c')
-          if d[1] then
-            rows[#rows + 1] = m
-            for j = 1, 6 do rows[#rows + 1] = d[j] end
-          end
-        end
-      end
+    for _, m in ipairs(redis.call('SMEMBERS', key)) do
+      if not found[m] then found[m] = true; order[#order + 1] = m end
     end
     if iid then redis.call('SADD', key, iid) end
   end
-  return rows
+  local n_anchors = #anchors / 8
+  local need = math.min(min_shared, n_anchors)
+  local shared, searched = {}, 0
+  for i = 0, n_anchors - 1 do
+    local key = anchor_key(anchors, i)
+    local size = redis.call('SCARD', key)
+    if size <= max_post then
+      searched = searched + 1
+      for _, m in ipairs(redis.call('SMEMBERS', key)) do
+        local k = (shared[m] or 0) + 1
+        shared[m] = k
+        if k == need and not found[m] then found[m] = true; order[#order + 1] = m end
+      end
+    end
+    if iid and size < max_post then redis.call('SADD', key, iid) end
+  end
+  local rows = {}
+  for k = 1, math.min(#order, max_cand) do
+    local m = order[k]
+    local d = redis.call('HMGET', P_DOC .. m, unpack(ROW))
+    if d[1] then
+      rows[#rows + 1] = m
+      for j = 1, #ROW do rows[#rows + 1] = d[j] end
+      rows[#rows + 1] = shared[m] or 0
+      rows[#rows + 1] = redis.call('HSTRLEN', P_DOC .. m, 'a') / 8
+    end
+  end
+  return {searched, rows}
 end
 
 -- Re-label the pieces of cluster `cid` that are no longer connected; the largest keeps `cid`.
-local function split(cid)
+local function split(cid, now)
   local members = redis.call('SMEMBERS', P_CL .. cid)
   local seen, comps = {}, {}
   for _, start in ipairs(members) do
@@ -61,7 +95,7 @@ local function split(cid)
   if #comps < 2 then return end
   table.sort(comps, function(a, b) return #a > #b end)
   for k = 2, #comps do
-    local ncid = new_cluster()
+    local ncid = new_cluster(now)
     for _, m in ipairs(comps[k]) do
       redis.call('SREM', P_CL .. cid, m)
       redis.call('SADD', P_CL .. ncid, m)
@@ -70,102 +104,162 @@ local function split(cid)
   end
 end
 
-local function remove(iid)
+local function remove(iid, now)
   local doc = P_DOC .. iid
-  local d = redis.call('HMGET', doc, 'x', 'b', 'c')
+  local d = redis.call('HMGET', doc, 'x', 'b', 'a', 'c')
   if not d[1] then return 0 end
-  local bands, cid = d[2], d[3]
+  local bands, anchors, cid = d[2], d[3], d[4]
   for i = 0, #bands / 8 - 1 do redis.call('SREM', band_key(bands, i), iid) end
+  for i = 0, #anchors / 8 - 1 do redis.call('SREM', anchor_key(anchors, i), iid) end
   local nbrs = redis.call('SMEMBERS', P_LINK .. iid)
   for _, nb in ipairs(nbrs) do redis.call('SREM', P_LINK .. nb, iid) end
   redis.call('DEL', P_LINK .. iid, doc)
   redis.call('HDEL', IDS, d[1])
   redis.call('SREM', P_CL .. cid, iid)
-  if #nbrs > 1 then split(cid) end
+  if redis.call('EXISTS', P_CL .. cid) == 0 then
+    redis.call('ZREM', RECENT, cid)
+  else
+    touch(cid, now)
+    if #nbrs > 1 then split(cid, now) end
+  end
   return 1
 end
 
-if CMD == 'upsert' then
-  -- ARGV: 6 external id, 7 signature, 8 band hashes, 9 text hash, 10 shingle count,
-  -- 11 metadata, 12 max candidates, 13 ingest time
-  local ext, bands, th = ARGV[6], ARGV[8], ARGV[9]
-  local max_cand = tonumber(ARGV[12])
-  local iid = redis.call('HGET', IDS, ext)
-  if iid then
-    local d = redis.call('HMGET', P_DOC .. iid, 't', 'c')
-    if d[1] == th then
-      return {'unchanged', iid, d[2], candidates(bands, iid, false, max_cand)}
-    end
-    remove(iid)
-  end
-  local status = iid and 'replaced' or 'created'
-  iid = tostring(redis.call('INCR', SEQ))
-  local cid = new_cluster()
-  local rows = candidates(bands, iid, iid, max_cand)
-  redis.call('HSET', P_DOC .. iid, 'x', ext, 's', ARGV[7], 'n', ARGV[10], 't', th, 'm', ARGV[11],
-    'c', cid, 'a', ARGV[13], 'b', bands)
-  redis.call('HSET', IDS, ext, iid)
-  redis.call('SADD', P_CL .. cid, iid)
-  return {status, iid, cid, rows}
-
-elseif CMD == 'check' then
-  -- ARGV: 6 external id to leave out (or ''), 7 band hashes, 8 max candidates
-  local exclude = redis.call('HGET', IDS, ARGV[6])
-  return candidates(ARGV[7], exclude, false, tonumber(ARGV[8]))
-
-elseif CMD == 'get' then
-  -- ARGV: 6 external id, 7 max candidates
-  local iid = redis.call('HGET', IDS, ARGV[6])
-  if not iid then return false end
-  local d = redis.call('HMGET', P_DOC .. iid, 'x', 's', 'n', 't', 'm', 'c', 'b')
-  return {iid, d[1], d[2], d[3], d[4], d[5], d[6], candidates(d[7], iid, false, tonumber(ARGV[7]))}
-
-elseif CMD == 'delete' then
-  -- ARGV: 6 external id
-  local iid = redis.call('HGET', IDS, ARGV[6])
-  if not iid then return 0 end
-  return remove(iid)
-
-elseif CMD == 'clusters' then
-  -- ARGV: 6.. external ids; returns their cluster ids (false when unknown)
-  local out = {}
-  for k = 6, #ARGV do
-    local iid = redis.call('HGET', IDS, ARGV[k])
-    out[#out + 1] = iid and redis.call('HGET', P_DOC .. iid, 'c') or false
-  end
-  return out
-
-elseif CMD == 'link' then
-  -- ARGV: 6 internal id, 7.. internal ids it duplicates or contains; merges their clusters
-  -- into the largest one and returns its id.
-  local iid = ARGV[6]
+-- Link `iid` to `others` (verified copies) and merge their clusters into the largest.
+local function link(iid, others, now)
   local cid = redis.call('HGET', P_DOC .. iid, 'c')
   if not cid then return false end
   local best, best_n = cid, redis.call('SCARD', P_CL .. cid)
-  local others = {}
-  for k = 7, #ARGV do
-    local other = ARGV[k]
+  local merge = {[cid] = true}
+  for _, other in ipairs(others) do
     local ocid = redis.call('HGET', P_DOC .. other, 'c')
     if ocid then
       redis.call('SADD', P_LINK .. iid, other)
       redis.call('SADD', P_LINK .. other, iid)
-      if not others[ocid] and ocid ~= cid then
-        others[ocid] = true
+      if not merge[ocid] then
+        merge[ocid] = true
         local n = redis.call('SCARD', P_CL .. ocid)
         if n > best_n or (n == best_n and ocid < best) then best, best_n = ocid, n end
       end
     end
   end
-  others[cid] = true
-  for ocid in pairs(others) do
+  for ocid in pairs(merge) do
     if ocid ~= best then
       for _, m in ipairs(redis.call('SMEMBERS', P_CL .. ocid)) do
         redis.call('HSET', P_DOC .. m, 'c', best)
         redis.call('SADD', P_CL .. best, m)
       end
       redis.call('DEL', P_CL .. ocid)
+      redis.call('ZREM', RECENT, ocid)
     end
   end
+  touch(best, now)
   return best
+end
+
+if CMD == 'upsert' then
+  -- 8 external id, 9 signature, 10 bands, 11 anchors, 12 text hash, 13 shingle count,
+  -- 14 metadata, 15 figures, 16 names, 17 cleaned text, 18 now, 19 max candidates,
+  -- 20 min shared anchors, 21 max anchor postings
+  local ext, bands, anchors, th, now = ARGV[8], ARGV[10], ARGV[11], ARGV[12], ARGV[18]
+  local max_cand, min_shared, max_post = tonumber(ARGV[19]), tonumber(ARGV[20]), tonumber(ARGV[21])
+  local iid = redis.call('HGET', IDS, ext)
+  if iid then
+    local d = redis.call('HMGET', P_DOC .. iid, 't', 'c')
+    if d[1] == th then
+      local found = candidates(bands, anchors, iid, false, max_cand, min_shared, max_post)
+      return {'unchanged', iid, d[2], found[1], found[2]}
+    end
+    remove(iid, now)
+  end
+  local status = iid and 'replaced' or 'created'
+  iid = tostring(redis.call('INCR', SEQ))
+  local cid = new_cluster(now)
+  local found = candidates(bands, anchors, iid, iid, max_cand, min_shared, max_post)
+  redis.call('HSET', P_DOC .. iid, 'x', ext, 's', ARGV[9], 'n', ARGV[13], 't', th, 'm', ARGV[14],
+    'c', cid, 'i', now, 'b', bands, 'a', anchors, 'f', ARGV[15], 'e', ARGV[16], 'z', ARGV[17])
+  redis.call('HSET', IDS, ext, iid)
+  redis.call('SADD', P_CL .. cid, iid)
+  return {status, iid, cid, found[1], found[2]}
+
+elseif CMD == 'check' then
+  -- 8 external id to leave out (or ''), 9 bands, 10 anchors, 11 max candidates,
+  -- 12 min shared anchors, 13 max anchor postings
+  local exclude = redis.call('HGET', IDS, ARGV[8])
+  return candidates(ARGV[9], ARGV[10], exclude, false, tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13]))
+
+elseif CMD == 'get' then
+  -- 8 external id, 9 max candidates, 10 min shared anchors, 11 max anchor postings
+  local iid = redis.call('HGET', IDS, ARGV[8])
+  if not iid then return false end
+  local d = redis.call('HMGET', P_DOC .. iid, 'x', 's', 'n', 't', 'm', 'c', 'f', 'e', 'b', 'a', 'z', 'i')
+  local found = candidates(d[9], d[10], iid, false, tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]))
+  return {iid, d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], 0, #d[10] / 8, d[11], d[12], found[1], found[2]}
+
+elseif CMD == 'delete' then
+  -- 8 external id, 9 now
+  local iid = redis.call('HGET', IDS, ARGV[8])
+  if not iid then return 0 end
+  return remove(iid, ARGV[9])
+
+elseif CMD == 'finish' then
+  -- 8 internal id, 9 now, 10 site statistics key suffix ('' for none), 11 max lines kept
+  -- per site, 12 number L of line keys, 13..12+L line keys, then ids to link to.
+  -- Counts each line once more for its site, then links; returns the cluster id.
+  local iid, now, site, cap, n_lines = ARGV[8], ARGV[9], ARGV[10], tonumber(ARGV[11]), tonumber(ARGV[12])
+  if site ~= '' then
+    local key = P_SITE .. site
+    for k = 13, 12 + n_lines do redis.call('ZINCRBY', key, 1, ARGV[k]) end
+    local size = redis.call('ZCARD', key)
+    if size > cap then redis.call('ZREMRANGEBYRANK', key, 0, size - cap - 1) end
+  end
+  local others = {}
+  for k = 13 + n_lines, #ARGV do others[#others + 1] = ARGV[k] end
+  return link(iid, others, now)
+
+elseif CMD == 'site_lines' then
+  -- 8 site statistics key suffix, 9.. line keys: how many stories of the site had each line
+  local out = {}
+  for k = 9, #ARGV do out[#out + 1] = redis.call('ZSCORE', P_SITE .. ARGV[8], ARGV[k]) or 0 end
+  return out
+
+elseif CMD == 'clusters' then
+  -- 8.. external ids; returns their cluster ids (false when unknown)
+  local out = {}
+  for k = 8, #ARGV do
+    local iid = redis.call('HGET', IDS, ARGV[k])
+    out[#out + 1] = iid and redis.call('HGET', P_DOC .. iid, 'c') or false
+  end
+  return out
+
+elseif CMD == 'cluster' then
+  -- 8 cluster id, 9 max members: rows of internal id, external id, signature, shingle
+  -- count, text hash, metadata, ingest time
+  local rows = {}
+  local members = redis.call('SMEMBERS', P_CL .. ARGV[8])
+  for k = 1, math.min(#members, tonumber(ARGV[9])) do
+    local d = redis.call('HMGET', P_DOC .. members[k], 'x', 's', 'n', 't', 'm', 'i')
+    if d[1] then
+      rows[#rows + 1] = members[k]
+      for j = 1, 6 do rows[#rows + 1] = d[j] end
+    end
+  end
+  return {#members, rows}
+
+elseif CMD == 'recent' then
+  -- 8 since (ingest time), 9 offset, 10 count, 11 min size, 12 max members each:
+  -- newest-changed clusters as {cluster id, size, member metadata...}
+  local out = {}
+  local cids = redis.call('ZREVRANGEBYSCORE', RECENT, '+inf', ARGV[8], 'LIMIT', ARGV[9], ARGV[10])
+  for _, cid in ipairs(cids) do
+    local size = redis.call('SCARD', P_CL .. cid)
+    if size >= tonumber(ARGV[11]) then
+      local metas = {}
+      local members = redis.call('SRANDMEMBER', P_CL .. cid, tonumber(ARGV[12]))
+      for _, m in ipairs(members) do metas[#metas + 1] = redis.call('HGET', P_DOC .. m, 'm') end
+      out[#out + 1] = {cid, size, metas}
+    end
+  end
+  return {#cids, out}
 end
 return redis.error_reply('unknown command ' .. tostring(CMD))
