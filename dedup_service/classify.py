@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import constants as c_
-from .features import U32, contained_share
+from .features import Facts, contained_share
 from .fingerprint import Fingerprint
 from .minhash import Signature, jaccard_many
 from .models import Match, Relation
@@ -65,8 +65,7 @@ class Candidate:
     text_hash: bytes
     meta: dict[str, str]
     cluster_id: str
-    figures: U32
-    names: U32
+    facts: Facts
     shared_anchors: int = 0
     anchors: int = 0
 
@@ -113,20 +112,19 @@ def containment(
     return (w_a * p_a + w_d * p_d) / (w_a + w_d)
 
 
-def facts_agree(small: tuple[U32, U32], large: tuple[U32, U32], threshold: float) -> bool:
+def facts_agree(small: Facts, large: Facts, threshold: float) -> bool:
     """Most of the smaller text's figures and most of its names reappear in the larger,
-    and so does the first name it mentions: the subject of its lead.
-
-    An empty name set means the text's case says nothing (see ``features.facts``), so
-    names are compared only when both texts have some.
+    and so does the first name it mentions: the subject of its lead. Names are looked
+    up in the larger text's whole vocabulary, so a name written there in lower case (or
+    at the start of a sentence) still counts.
     """
-    figures = contained_share(small[0], large[0])
+    figures = contained_share(small.figures, large.figures)
     if figures is not None and figures < threshold:
         return False
-    if len(large[1]) == 0 or len(small[1]) == 0:
+    if len(small.names) == 0 or len(large.vocabulary) == 0:
         return True
-    names = contained_share(small[1], large[1])
-    return names is not None and names >= threshold and bool(np.isin(small[1][:1], large[1])[0])
+    names = contained_share(small.names, large.vocabulary)
+    return names is not None and names >= threshold and bool(np.isin(small.names[:1], large.vocabulary)[0])
 
 
 def relate(
@@ -139,8 +137,7 @@ def relate(
     perms, k = len(query.signature.values), t.shingle_size
     c_q = containment(sim, nq, nc, cand.shared_anchors, searched_anchors, perms, k)
     c_c = containment(sim, nc, nq, cand.shared_anchors, cand.anchors, perms, k)
-    q_facts, c_facts = (query.figures, query.names), (cand.figures, cand.names)
-    agree = facts_agree(q_facts, c_facts, t.facts) if nq <= nc else facts_agree(c_facts, q_facts, t.facts)
+    agree = facts_agree(query.facts, cand.facts, t.facts) if nq <= nc else facts_agree(cand.facts, query.facts, t.facts)
     if agree and sim >= t.near:
         if c_q >= t.contained and nq <= t.size_ratio * nc:
             return Relation.CONTAINED, sim, c_q

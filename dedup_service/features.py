@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -36,24 +37,32 @@ def _hashes(tokens: Iterable[str]) -> U32:
     return np.array(list(dict.fromkeys(xxhash.xxh32_intdigest(t.encode()) for t in tokens)), dtype=np.uint32)
 
 
-def facts(lines: list[Line]) -> tuple[U32, U32]:
-    """(figures, names) as 32-bit hashes in order of first appearance.
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What a copy must agree on, as 32-bit hashes of case-folded tokens."""
 
-    A figure is any token with a digit. A name is a capitalized token that is not a
+    figures: U32  # tokens with a digit, in order of first appearance
+    names: U32  # capitalized names, in order of first appearance (the first: the lead's subject)
+    vocabulary: U32  # every distinct word, so a name can be looked up whatever its case there
+
+
+def facts(lines: list[Line]) -> Facts:
+    """A figure is any token with a digit. A name is a capitalized token that is not a
     function word and never appears in lower case in the same text (so "The" and
     sentence-initial common words drop out, "Phillips" and "OPEC" stay). Texts whose case
     carries no information (all lower case, as old teletype copy, or all capitals) get no
     names: an empty set means "unknown", and the check is skipped.
     """
     tokens = [t for line in lines for t in _TOKEN.findall(line.text)]
-    figures = {t for t in tokens if any(ch.isdigit() for ch in t)}
-    words = [t for t in tokens if t not in figures]
+    figures = [t for t in tokens if any(ch.isdigit() for ch in t)]
+    words = [t for t in tokens if not any(ch.isdigit() for ch in t)]
+    vocabulary = _hashes(t.casefold() for t in words)
     capitalized = sum(t[0].isupper() for t in words)
     if not words or not _CASED_SHARE[0] <= capitalized / len(words) <= _CASED_SHARE[1]:
-        return _hashes(t for t in tokens if t in figures), _hashes(())
+        return Facts(_hashes(figures), _hashes(()), vocabulary)
     lower = {t for t in words if t.islower()}
-    names = (t for t in words if t[0].isupper() and t.lower() not in lower and t.lower() not in _STOPWORDS)
-    return _hashes(t for t in tokens if t in figures), _hashes(names)
+    names = (t.casefold() for t in words if t[0].isupper() and t.lower() not in lower and t.lower() not in _STOPWORDS)
+    return Facts(_hashes(figures), _hashes(names), vocabulary)
 
 
 def contained_share(small: U32, large: U32) -> float | None:

@@ -10,7 +10,7 @@ import xxhash
 
 from . import constants as c
 from .errors import InvalidField
-from .features import U32, facts
+from .features import Facts, facts
 from .lsh import Banding
 from .minhash import MinHasher, Signature
 from .normalize import Line, words
@@ -25,8 +25,7 @@ class Fingerprint:
     anchors: bytes  # 8 bytes per anchor (see ``anchor_sample``)
     # 16-byte hash of the normalized word sequence: equal means "exact" copy
     text_hash: bytes
-    figures: U32
-    names: U32
+    facts: Facts
 
 
 def anchor_sample(shingles: U64) -> U64:
@@ -56,13 +55,11 @@ class Fingerprinter:
             raise InvalidField(field, "contains no words")
         shingles = shingle_hashes(tokens, self.shingle_size, self.seed)
         sig = self.hasher.signature(shingles)
-        figures, names = facts(list(lines))
         return Fingerprint(
             text="\n".join(line.text for line in lines),
             signature=sig,
             bands=self.banding.band_hashes(sig),
             anchors=anchor_sample(shingle_hashes(tokens, c.ANCHOR_SHINGLE_SIZE, self.seed)).astype("<u8").tobytes(),
             text_hash=xxhash.xxh3_128_digest(" ".join(tokens).encode()),
-            figures=figures,
-            names=names,
+            facts=facts(list(lines)),
         )

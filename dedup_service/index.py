@@ -27,11 +27,12 @@ from . import constants as c
 from .classify import Candidate
 from .constants import key_layout
 from .errors import IndexUnavailable
+from .features import Facts
 from .fingerprint import Fingerprint
 from .minhash import Signature
 
 _SCRIPT = resources.files(__package__).joinpath("lua/index.lua").read_text(encoding="utf-8")
-_ROW = 11  # fields per candidate row returned by the script
+_ROW = 12  # fields per candidate row returned by the script
 _MEMBER_ROW = 7  # fields per cluster member row
 _UNAVAILABLE = (
     redis.exceptions.ConnectionError,
@@ -99,7 +100,7 @@ def _from_u32(data: bytes) -> np.ndarray[Any, np.dtype[np.uint32]]:
 
 
 def _candidate(row: Sequence[bytes]) -> Candidate:
-    iid, ext, sig, size, th, meta, cid, figures, names, shared, anchors = row[:_ROW]
+    iid, ext, sig, size, th, meta, cid, figures, names, vocabulary, shared, anchors = row[:_ROW]
     return Candidate(
         iid=_text(iid),
         id=_text(ext),
@@ -107,8 +108,7 @@ def _candidate(row: Sequence[bytes]) -> Candidate:
         text_hash=th,
         meta=orjson.loads(meta),
         cluster_id=_text(cid),
-        figures=_from_u32(figures),
-        names=_from_u32(names),
+        facts=Facts(_from_u32(figures), _from_u32(names), _from_u32(vocabulary)),
         shared_anchors=int(shared),
         anchors=int(anchors),
     )
@@ -143,8 +143,9 @@ class RedisIndex:
             fp.text_hash,
             fp.signature.size,
             orjson.dumps(meta),
-            _u32(fp.figures),
-            _u32(fp.names),
+            _u32(fp.facts.figures),
+            _u32(fp.facts.names),
+            _u32(fp.facts.vocabulary),
             zlib.compress(fp.text.encode("utf-8")),
             repr(time.time()),
             *self._search,

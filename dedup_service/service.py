@@ -16,12 +16,14 @@ from .classify import COPY_RELATIONS, Candidate, Thresholds, overall_relation, r
 from .config import Settings
 from .errors import ArticleNotFound, InvalidField
 from .extract import extract_html
+from .features import Facts
 from .fingerprint import Fingerprint, Fingerprinter
 from .index import Found, RedisIndex
 from .models import Article, Match, Relation, Verdict
 from .normalize import Line, split_lines
 
-_NO_FACTS = np.empty(0, dtype=np.uint32)
+_NONE = np.empty(0, dtype=np.uint32)
+_NO_FACTS = Facts(_NONE, _NONE, _NONE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +156,7 @@ class Deduplicator:
         if stored is None:
             raise ArticleNotFound(f"no article with id {article_id!r}")
         art = stored.article
-        fp = Fingerprint(stored.text, art.signature, b"", b"", art.text_hash, art.figures, art.names)
+        fp = Fingerprint(stored.text, art.signature, b"", b"", art.text_hash, art.facts)
         found = replace(stored.found, searched_anchors=art.anchors)
         return StoredView(art.id, art.cluster_id, art.meta, self._verify(fp, found, limit), stored.text)
 
@@ -168,12 +170,12 @@ class Deduplicator:
             raise ArticleNotFound(f"no cluster with id {cluster_id!r}")
         members.sort(key=lambda m: (_published_key(m.meta, m.ingested_at), m.id))
         original = members[0]
-        fp = Fingerprint("", original.signature, b"", b"", original.text_hash, _NO_FACTS, _NO_FACTS)
+        fp = Fingerprint("", original.signature, b"", b"", original.text_hash, _NO_FACTS)
         rows = []
         for m in members:
             relation = "original"
             if m is not original:
-                cand = Candidate(m.iid, m.id, m.signature, m.text_hash, m.meta, cluster_id, _NO_FACTS, _NO_FACTS)
+                cand = Candidate(m.iid, m.id, m.signature, m.text_hash, m.meta, cluster_id, _NO_FACTS)
                 sim = float(np.count_nonzero(m.signature.values == original.signature.values)) / len(m.signature.values)
                 found, _, _ = relate(fp, cand, sim, 0, self.thresholds)
                 # reversed: the member's relation to the original, not the original's to it

@@ -14,12 +14,14 @@ from dedup_service.normalize import split_lines
 _FINGERPRINTER = Fingerprinter(num_perm=128, shingle_size=5, threshold=0.5, seed=1)
 
 
-def FP(text: str) -> Fingerprint:  # noqa: N802
+def FP(text: str) -> Fingerprint:
     return _FINGERPRINTER(split_lines(text))
 
 
 async def ids(index: RedisIndex, fp: Fingerprint) -> list[str]:
     return [cand.id for cand in (await index.query(fp)).candidates]
+
+
 STORY = " ".join(f"word{i}" for i in range(200))
 
 

@@ -5,11 +5,12 @@
 -- per-site line statistics; ARGV[7] the command; the rest depends on the command.
 -- Article hash fields: x external id, s signature, n shingle count, t text hash,
 -- m metadata (JSON), c cluster id, i ingest time, b band hashes (8 bytes each),
--- a anchors (8 bytes each), f figures and e names (4-byte hashes), z cleaned text.
+-- a anchors (8 bytes each), f figures, e names and v vocabulary (4-byte hashes),
+-- z cleaned text (zlib).
 local IDS, SEQ, CSEQ, RECENT = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local P_DOC, P_BAND, P_ANCHOR, P_LINK, P_CL, P_SITE = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local CMD = ARGV[7]
-local ROW = {'x', 's', 'n', 't', 'm', 'c', 'f', 'e'}
+local ROW = {'x', 's', 'n', 't', 'm', 'c', 'f', 'e', 'v'}
 
 local function band_key(bands, i)
   return P_BAND .. string.char(i) .. string.sub(bands, i * 8 + 1, i * 8 + 8)
@@ -159,10 +160,10 @@ end
 
 if CMD == 'upsert' then
   -- 8 external id, 9 signature, 10 bands, 11 anchors, 12 text hash, 13 shingle count,
-  -- 14 metadata, 15 figures, 16 names, 17 cleaned text, 18 now, 19 max candidates,
-  -- 20 min shared anchors, 21 max anchor postings
-  local ext, bands, anchors, th, now = ARGV[8], ARGV[10], ARGV[11], ARGV[12], ARGV[18]
-  local max_cand, min_shared, max_post = tonumber(ARGV[19]), tonumber(ARGV[20]), tonumber(ARGV[21])
+  -- 14 metadata, 15 figures, 16 names, 17 vocabulary, 18 cleaned text, 19 now,
+  -- 20 max candidates, 21 min shared anchors, 22 max anchor postings
+  local ext, bands, anchors, th, now = ARGV[8], ARGV[10], ARGV[11], ARGV[12], ARGV[19]
+  local max_cand, min_shared, max_post = tonumber(ARGV[20]), tonumber(ARGV[21]), tonumber(ARGV[22])
   local iid = redis.call('HGET', IDS, ext)
   if iid then
     local d = redis.call('HMGET', P_DOC .. iid, 't', 'c')
@@ -177,7 +178,7 @@ if CMD == 'upsert' then
   local cid = new_cluster(now)
   local found = candidates(bands, anchors, iid, iid, max_cand, min_shared, max_post)
   redis.call('HSET', P_DOC .. iid, 'x', ext, 's', ARGV[9], 'n', ARGV[13], 't', th, 'm', ARGV[14],
-    'c', cid, 'i', now, 'b', bands, 'a', anchors, 'f', ARGV[15], 'e', ARGV[16], 'z', ARGV[17])
+    'c', cid, 'i', now, 'b', bands, 'a', anchors, 'f', ARGV[15], 'e', ARGV[16], 'v', ARGV[17], 'z', ARGV[18])
   redis.call('HSET', IDS, ext, iid)
   redis.call('SADD', P_CL .. cid, iid)
   return {status, iid, cid, found[1], found[2]}
@@ -192,9 +193,9 @@ elseif CMD == 'get' then
   -- 8 external id, 9 max candidates, 10 min shared anchors, 11 max anchor postings
   local iid = redis.call('HGET', IDS, ARGV[8])
   if not iid then return false end
-  local d = redis.call('HMGET', P_DOC .. iid, 'x', 's', 'n', 't', 'm', 'c', 'f', 'e', 'b', 'a', 'z', 'i')
-  local found = candidates(d[9], d[10], iid, false, tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]))
-  return {iid, d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], 0, #d[10] / 8, d[11], d[12], found[1], found[2]}
+  local d = redis.call('HMGET', P_DOC .. iid, 'x', 's', 'n', 't', 'm', 'c', 'f', 'e', 'v', 'b', 'a', 'z', 'i')
+  local found = candidates(d[10], d[11], iid, false, tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]))
+  return {iid, d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], 0, #d[11] / 8, d[12], d[13], found[1], found[2]}
 
 elseif CMD == 'delete' then
   -- 8 external id, 9 now

@@ -1,0 +1,71 @@
+"""Story clusters through the API: merge on a bridging copy, split on delete, first seen, agency."""
+
+from __future__ import annotations
+
+from aiohttp.test_utils import TestClient
+from conftest import FIXTURES
+from test_api import post
+
+AGENCY = (FIXTURES / "agency_body.txt").read_text()
+PARAS = [p for p in AGENCY.split("\n\n") if p.strip()]
+FIRST_HALF = "\n\n".join(PARAS[:4])
+SECOND_HALF = "\n\n".join(PARAS[4:])
+
+
+async def cluster_of(client: TestClient, article_id: str) -> str:
+    return (await (await client.get(f"/v1/articles/{article_id}")).json())["cluster_id"]  # type: ignore[no-any-return]
+
+
+async def test_bridging_copy_merges_and_deleting_it_splits(client: TestClient) -> None:
+    a = await post(client, "/v1/articles", {"id": "a", "text": FIRST_HALF}, 201)
+    c = await post(client, "/v1/articles", {"id": "c", "text": SECOND_HALF}, 201)
+    assert a["cluster_id"] != c["cluster_id"]
+    b = await post(client, "/v1/articles", {"id": "b", "text": AGENCY}, 201)
+    assert {m["id"]: m["relation"] for m in b["matches"]} == {"a": "contains", "c": "contains"}
+    assert {await cluster_of(client, i) for i in "abc"} == {b["cluster_id"]}
+    cluster = await (await client.get(f"/v1/clusters/{b['cluster_id']}")).json()
+    assert cluster["size"] == 3 and {m["id"] for m in cluster["members"]} == {"a", "b", "c"}
+
+    assert (await client.delete("/v1/articles/b")).status == 204
+    assert await cluster_of(client, "a") != await cluster_of(client, "c")
+    resp = await client.get(f"/v1/clusters/{b['cluster_id']}")
+    assert resp.status == 200 and (await resp.json())["size"] == 1
+
+
+async def test_replacing_the_bridge_with_other_text_splits_too(client: TestClient) -> None:
+    await post(client, "/v1/articles", {"id": "a", "text": FIRST_HALF}, 201)
+    await post(client, "/v1/articles", {"id": "c", "text": SECOND_HALF}, 201)
+    await post(client, "/v1/articles", {"id": "b", "text": AGENCY}, 201)
+    other = "A chess tournament in a small mountain village drew players from eleven countries this week."
+    await post(client, "/v1/articles", {"id": "b", "text": other}, 201)
+    assert len({await cluster_of(client, i) for i in "abc"}) == 3
+
+
+async def test_cluster_view_names_original_sites_and_agency(client: TestClient) -> None:
+    wire = "PORT ALDER (AFP) - " + AGENCY
+    await post(client, "/v1/articles", {"id": "late", "text": wire, "site": "b.example",
+                                        "published_at": "2026-11-24T12:00:00+00:00"}, 201)  # fmt: skip
+    await post(client, "/v1/articles", {"id": "early", "text": wire + "\n\nAFP", "site": "a.example",
+                                        "published_at": "2026-11-24T09:00:00+00:00"}, 201)  # fmt: skip
+    res = await post(client, "/v1/articles", {"id": "undated", "text": AGENCY, "site": "c.example"}, 201)
+    cluster = await (await client.get(f"/v1/clusters/{res['cluster_id']}")).json()
+    assert cluster["original"]["id"] == "early" and cluster["original"]["relation"] == "original"
+    assert cluster["sites"] == ["a.example", "b.example", "c.example"]
+    assert cluster["agency"] == "AFP"
+    assert {m["id"]: m["agency"] for m in cluster["members"]}["undated"] is None
+    assert (await client.get("/v1/clusters/c999999")).status == 404
+
+
+async def test_recent_clusters_filter_by_site_and_agency(client: TestClient) -> None:
+    await post(client, "/v1/articles", {"id": "x1", "text": AGENCY, "site": "a.example", "source": "AFP"}, 201)
+    await post(client, "/v1/articles", {"id": "x2", "text": AGENCY.upper(), "site": "b.example"}, 201)
+    await post(client, "/v1/articles", {"id": "solo", "text": "Just one lonely story with nothing to match."}, 201)
+    listed = (await (await client.get("/v1/clusters")).json())["clusters"]
+    assert [(c["size"], c["sites"], c["agency"]) for c in listed] == [(2, ["a.example", "b.example"], "AFP")]
+    assert len((await (await client.get("/v1/clusters?min_size=1")).json())["clusters"]) == 2
+    for query in ("site=b.example", "agency=afp", "since=2000-01-01"):
+        assert len((await (await client.get(f"/v1/clusters?{query}")).json())["clusters"]) == 1, query
+    for query in ("site=nowhere.example", "agency=Reuters", "since=2999-01-01"):
+        assert (await (await client.get(f"/v1/clusters?{query}")).json())["clusters"] == [], query
+    resp = await client.get("/v1/clusters?since=last-week")
+    assert resp.status == 422 and "since" in (await resp.json())["error"]["message"]
