@@ -1,0 +1,71 @@
+"""Pairwise scoring, and the eval command end to end on a small labelled file of our own."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import FIXTURES
+
+from dedup_service.evaluate import cluster_pairs, evaluate, score
+
+
+def test_scores_pairs_like_the_reference_scorer() -> None:
+    gold = {"a": "a", "b": "a", "c": "a", "d": "d"}
+    pred = {"a": "x", "b": "x", "c": "c", "d": "x"}
+    assert cluster_pairs(gold) == {("a", "b"), ("a", "c"), ("b", "c")}
+    s = score(cluster_pairs(gold), cluster_pairs(pred))
+    assert (s.tp, s.fp, s.fn) == (1, 2, 2)
+    assert round(s.precision, 4) == 0.3333 and round(s.recall, 4) == 0.3333
+
+
+def test_story_mode_ignores_recurring_cross_day_pairs() -> None:
+    gold = {"a": "a", "b": "a", "c": "a"}
+    days = {"a": "1987-03-01", "b": "1987-03-01", "c": "1987-03-09"}
+    verified = [{"a": "a", "b": "c", "type": "near", "recurring": True}, {"a": "a", "b": "b", "type": "exact"}]
+    report = evaluate(gold, {"a": "a", "b": "a", "c": "c"}, days, verified)
+    assert report["text"]["recall"] == round(1 / 3, 4)
+    assert report["story"]["recall"] == 1.0 and report["story"]["fp"] == 0
+    assert report["recall_by_type"]["exact"]["recall"] == 1.0
+    assert "near" not in report["story_recall_by_type"]
+
+
+def test_eval_command_on_a_small_labelled_file(tmp_path: Path) -> None:
+    body = (FIXTURES / "agency_body.txt").read_text()
+    paras = [p for p in body.split("\n\n") if p.strip()]
+    rows = [
+        {"id": "w1", "text": body, "cluster": "w1", "date": "2026-11-24T09:00:00"},
+        {"id": "w2", "text": body.upper(), "cluster": "w1", "date": "2026-11-24T10:00:00"},
+        {"id": "w3", "text": "\n\n".join(paras[:4]), "cluster": "w1", "date": "2026-11-24T11:00:00"},
+        {"id": "o1", "text": "A chess tournament in a mountain village drew players from eleven countries.",
+         "cluster": "o1", "date": "2026-11-24T12:00:00"},
+    ]  # fmt: skip
+    data = tmp_path / "mini.articles.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    preds = tmp_path / "pred.jsonl"
+    done = subprocess.run(
+        [sys.executable, "-m", "dedup_service.cli", "eval", str(data), "--json", "--predictions", str(preds)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["story"]["precision"] == 1.0 and report["story"]["recall"] == 1.0
+    clusters = {json.loads(line)["id"]: json.loads(line)["cluster"] for line in preds.read_text().splitlines()}
+    assert clusters["w1"] == clusters["w2"] == clusters["w3"] != clusters["o1"]
+
+
+def test_eval_on_the_reuters_dev_set_keeps_its_measured_quality(tmp_path: Path) -> None:
+    """Regression floor a little under the figures in the README (story mode)."""
+    from conftest import shared_file
+
+    data = shared_file("data/reuters_dev.articles.jsonl")
+    done = subprocess.run(
+        [sys.executable, "-m", "dedup_service.cli", "eval", str(data), "--json"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["story"]["precision"] >= 0.96
+    assert report["story"]["recall"] >= 0.92
+    assert report["story_recall_by_type"]["contained"]["recall"] >= 0.75
+    assert report["story_recall_by_type"]["exact"]["recall"] == 1.0
