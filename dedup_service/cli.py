@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import functools
 import logging
 import sys
-import tempfile
-import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -21,9 +20,9 @@ from tqdm import tqdm
 from .app import create_app, open_service
 from .config import ENV_PREFIX, Settings
 from .errors import DedupError, InvalidInput
-from .evaluate import evaluate, format_report
-from .models import ARTICLE_FIELDS as _ARTICLE_FIELDS
+from .evaluate import format_report
 from .models import Article, parse_article
+from .runner import cluster_corpus, read_jsonl, score_corpus
 
 _FLAG_HELP = {
     "host": "address to listen on",
@@ -122,39 +121,14 @@ async def _check(settings: Settings, source: str) -> int:
 
 async def _eval(settings: Settings, path: Path, as_json: bool, predictions: Path | None) -> int:
     """Ingest ``path`` in file order into a fresh, isolated index and score its clusters."""
-    rows = [orjson.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    with tempfile.TemporaryDirectory(prefix="dedup-eval-") as tmp:
-        if settings.redis_url is None:
-            settings = dataclasses.replace(settings, data_dir=Path(tmp), appendfsync="no")
-        else:
-            settings = dataclasses.replace(settings, key_prefix=f"eval-{uuid.uuid4().hex[:12]}")
-        async with open_service(settings) as dedup:
-            try:
-                for row in tqdm(rows, unit=" articles", file=sys.stderr, disable=as_json):
-                    item = {**row, "published_at": row.get("published_at") or row.get("date")}
-                    item = {k: v for k, v in item.items() if k in _ARTICLE_FIELDS}
-                    await dedup.ingest(parse_article(item))
-                ids = [row["id"] for row in rows]
-                found = [cid for start in range(0, len(ids), 1000)
-                         for cid in await dedup.index.clusters(ids[start : start + 1000])]  # fmt: skip
-            finally:
-                if settings.redis_url is not None:
-                    await dedup.index.drop()
-    predicted = {i: cid or i for i, cid in zip(ids, found, strict=True)}
+    rows = read_jsonl(path)
+    bar = functools.partial(tqdm, unit=" articles", file=sys.stderr, disable=as_json)
+    predicted = await cluster_corpus(settings, rows, bar)
     if predictions is not None:
         with predictions.open("wb") as out:
             out.writelines(orjson.dumps({"id": i, "cluster": c}) + b"\n" for i, c in predicted.items())
-    pairs_file = path.with_name(path.name.replace(".articles.jsonl", ".dup_pairs.jsonl"))
-    verified = []
-    if pairs_file != path and pairs_file.exists():
-        verified = [orjson.loads(line) for line in pairs_file.read_text().splitlines() if line.strip()]
-    gold = {row["id"]: row.get("cluster", row["id"]) for row in rows}
-    days = {row["id"]: str(row.get("date") or row.get("published_at") or "")[:10] for row in rows}
-    report = evaluate(gold, predicted, days, verified)
-    if as_json:
-        print(orjson.dumps(report).decode())
-    else:
-        print(format_report(report))
+    report = score_corpus(path, rows, predicted)
+    print(orjson.dumps(report).decode() if as_json else format_report(report))
     return 0
 
 
