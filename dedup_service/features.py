@@ -18,6 +18,7 @@ import xxhash
 from .normalize import Line
 
 _TOKEN = re.compile(r"\w+(?:['.,/-]\w+)*")
+_DIGIT = re.compile(r"\d")
 # function words that are capitalized at the start of a sentence, never names
 _STOPWORDS = frozenset(
     """a an the and or but if then of in on at to for from by with as into about after before
@@ -34,7 +35,8 @@ _CASED_SHARE = (0.06, 0.6)
 
 def _hashes(tokens: Iterable[str]) -> U32:
     """32-bit hashes of distinct tokens, in order of first appearance."""
-    return np.array(list(dict.fromkeys(xxhash.xxh32_intdigest(t.encode()) for t in tokens)), dtype=np.uint32)
+    h = xxhash.xxh32_intdigest
+    return np.array(list(dict.fromkeys([h(t.encode()) for t in tokens])), dtype=np.uint32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,15 +55,16 @@ def facts(lines: list[Line]) -> Facts:
     carries no information (all lower case, as old teletype copy, or all capitals) get no
     names: an empty set means "unknown", and the check is skipped.
     """
-    tokens = [t for line in lines for t in _TOKEN.findall(line.text)]
-    figures = [t for t in tokens if any(ch.isdigit() for ch in t)]
-    words = [t for t in tokens if not any(ch.isdigit() for ch in t)]
-    vocabulary = _hashes(t.casefold() for t in words)
-    capitalized = sum(t[0].isupper() for t in words)
-    if not words or not _CASED_SHARE[0] <= capitalized / len(words) <= _CASED_SHARE[1]:
+    tokens = list(dict.fromkeys(_TOKEN.findall("\n".join(line.text for line in lines))))
+    has_digit = _DIGIT.search
+    figures = [t for t in tokens if has_digit(t)]
+    words = [t for t in tokens if not has_digit(t)]
+    vocabulary = _hashes({t.casefold() for t in words})
+    capitalized = [t for t in words if t[0].isupper()]
+    if not words or not _CASED_SHARE[0] <= len(capitalized) / len(words) <= _CASED_SHARE[1]:
         return Facts(_hashes(figures), _hashes(()), vocabulary)
     lower = {t for t in words if t.islower()}
-    names = (t.casefold() for t in words if t[0].isupper() and t.lower() not in lower and t.lower() not in _STOPWORDS)
+    names = (t.casefold() for t in capitalized if (low := t.lower()) not in lower and low not in _STOPWORDS)
     return Facts(_hashes(figures), _hashes(names), vocabulary)
 
 

@@ -14,7 +14,7 @@ from .features import Facts, facts
 from .lsh import Banding
 from .minhash import MinHasher, Signature
 from .normalize import Line, words
-from .shingle import U64, shingle_hashes
+from .shingle import U64, shingles_of, word_hashes
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +53,14 @@ class Fingerprinter:
         tokens = words(" ".join(line.normalized for line in lines))
         if not tokens:
             raise InvalidField(field, "contains no words")
-        shingles = shingle_hashes(tokens, self.shingle_size, self.seed)
+        hashed = word_hashes(tokens, self.seed)
+        shingles = shingles_of(hashed, self.shingle_size)
         sig = self.hasher.signature(shingles)
         return Fingerprint(
             text="\n".join(line.text for line in lines),
             signature=sig,
             bands=self.banding.band_hashes(sig),
-            anchors=anchor_sample(shingle_hashes(tokens, c.ANCHOR_SHINGLE_SIZE, self.seed)).astype("<u8").tobytes(),
+            anchors=anchor_sample(shingles_of(hashed, c.ANCHOR_SHINGLE_SIZE)).astype("<u8").tobytes(),
             text_hash=xxhash.xxh3_128_digest(" ".join(tokens).encode()),
             facts=facts(list(lines)),
         )

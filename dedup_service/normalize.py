@@ -18,6 +18,7 @@ _CHAR_MAP = str.maketrans(
     }
 )
 _SPACE = re.compile(r"\s+")
+_INLINE_SPACE = re.compile(r"[^\S\n\r\v\f\x1c-\x1e\x85\u2028\u2029]+")
 # a word: letters/digits, with inner apostrophes, dots or commas kept ("don't", "u.s", "2,400")
 _WORD = re.compile(r"\w+(?:['.,]\w+)*")
 
@@ -31,10 +32,13 @@ class Line:
     key: bytes
 
 
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).translate(_CHAR_MAP).casefold()
+
+
 def normalize(text: str) -> str:
     """NFKC, unified quotes and dashes, case-folded, whitespace collapsed."""
-    text = unicodedata.normalize("NFKC", text).translate(_CHAR_MAP).casefold()
-    return _SPACE.sub(" ", text).strip()
+    return _SPACE.sub(" ", _fold(text)).strip()
 
 
 def split_lines(text: str) -> list[Line]:
@@ -43,14 +47,19 @@ def split_lines(text: str) -> list[Line]:
     A line that repeats an earlier one (after normalization) is dropped: scraped pages
     often print the story body twice, once per template, which must not change the article.
     """
+    raw_lines = _INLINE_SPACE.sub(" ", text).splitlines()
+    folded = _INLINE_SPACE.sub(" ", _fold(text)).splitlines()
+    if len(folded) != len(raw_lines):  # a compatibility character folded into a line break
+        folded = [_INLINE_SPACE.sub(" ", _fold(raw)) for raw in raw_lines]
     seen: set[str] = set()
     lines = []
-    for raw in text.splitlines():
-        norm = normalize(raw)
+    h = xxhash.xxh3_64_digest
+    for raw, norm in zip(raw_lines, folded, strict=True):
+        norm = norm.strip()
         if norm in seen or not _WORD.search(norm):
             continue
         seen.add(norm)
-        lines.append(Line(_SPACE.sub(" ", raw).strip(), norm, xxhash.xxh3_64_digest(norm.encode())))
+        lines.append(Line(raw.strip(), norm, h(norm.encode())))
     return lines
 
 

@@ -28,20 +28,19 @@ def _splitmix(x: U64) -> U64:
 
 def word_hashes(words: list[str], seed: int = 0) -> U64:
     h = xxhash.xxh3_64_intdigest
-    cache: dict[str, int] = {}
-    out = np.fromiter(
-        (cache[w] if w in cache else cache.setdefault(w, h(w.encode(), seed)) for w in words),
-        dtype=np.uint64,
-        count=len(words),
-    )
-    return out
+    distinct = {w: h(w.encode(), seed) for w in words}
+    return np.array([distinct[w] for w in words], dtype=np.uint64)
 
 
 def shingle_hashes(words: list[str], k: int, seed: int = 0) -> U64:
     """Distinct hashes of the word k-shingles; a text shorter than k words is one shingle."""
-    if not words:
+    return shingles_of(word_hashes(words, seed), k)
+
+
+def shingles_of(t: U64, k: int) -> U64:
+    """``shingle_hashes`` from precomputed word hashes (so one text can be cut several ways)."""
+    if len(t) == 0:
         return np.empty(0, dtype=np.uint64)
-    t = word_hashes(words, seed)
     n = max(len(t) - k + 1, 1)
     acc = t[:n].copy()
     with np.errstate(over="ignore"):

