@@ -125,13 +125,12 @@ class RedisIndex:
         self.max_candidates = max_candidates
         keys = key_layout(key_prefix)
         self._match = "{" + key_prefix + "}*"
-        self._keys = [keys["ids"], keys["seq"], keys["cseq"], keys["recent"]]
-        self._prefixes = [keys[k] for k in ("doc", "band", "anchor", "link", "cluster", "site")]
+        self._keys = [keys["ids"]]  # the script derives every other key from this one
         self._script = redis.register_script(_SCRIPT)
         self._search = [max_candidates, c.MIN_SHARED_ANCHORS, c.ANCHOR_MAX_POSTINGS]
 
     async def _call(self, command: str, *args: Any) -> Any:
-        return await _guard(lambda: self._script(keys=self._keys, args=[*self._prefixes, command, *args]))
+        return await _guard(lambda: self._script(keys=self._keys, args=[command, *args]))
 
     async def upsert(self, article_id: str, fp: Fingerprint, meta: dict[str, str]) -> UpsertResult:
         status, iid, cid, searched, rows = await self._call(
@@ -146,7 +145,7 @@ class RedisIndex:
             _u32(fp.facts.figures),
             _u32(fp.facts.names),
             _u32(fp.facts.vocabulary),
-            zlib.compress(fp.text.encode("utf-8")),
+            zlib.compress(fp.text.encode("utf-8"), 1),
             repr(time.time()),
             *self._search,
         )

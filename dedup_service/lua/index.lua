@@ -1,15 +1,17 @@
 -- Every index operation is one call of this script, so each runs atomically in one
--- round trip. KEYS[1] ids hash (external id -> internal id), KEYS[2] article id counter,
--- KEYS[3] cluster id counter, KEYS[4] recent clusters (zset: cluster id -> last change).
--- ARGV[1..6]: key prefixes for articles, LSH buckets, anchors, links, clusters and
--- per-site line statistics; ARGV[7] the command; the rest depends on the command.
+-- round trip. KEYS[1] is the ids hash (external id -> internal id), "{prefix}:ids"; every
+-- other key shares its "{prefix}:" part, so all of them live in one Redis Cluster slot
+-- (names as in constants.key_layout). ARGV[1] is the command; the rest depends on it.
 -- Article hash fields: x external id, s signature, n shingle count, t text hash,
--- m metadata (JSON), c cluster id, i ingest time, b band hashes (8 bytes each),
+-- m metadata (JSON), c cluster id, i ingest time, b band hashes (2 bytes each),
 -- a anchors (8 bytes each), f figures, e names and v vocabulary (4-byte hashes),
 -- z cleaned text (zlib).
-local IDS, SEQ, CSEQ, RECENT = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local P_DOC, P_BAND, P_ANCHOR, P_LINK, P_CL, P_SITE = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local CMD = ARGV[7]
+local IDS = KEYS[1]
+local BASE = string.sub(IDS, 1, #IDS - 3)
+local SEQ, CSEQ, RECENT = BASE .. 'seq', BASE .. 'cseq', BASE .. 'r'
+local P_DOC, P_BAND, P_ANCHOR = BASE .. 'd:', BASE .. 'b:', BASE .. 'a:'
+local P_LINK, P_CL, P_SITE = BASE .. 'l:', BASE .. 'c:', BASE .. 's:'
+local CMD = ARGV[1]
 local ROW = {'x', 's', 'n', 't', 'm', 'c', 'f', 'e', 'v'}
 
 local function band_key(bands, i)
@@ -50,10 +52,11 @@ local function candidates(bands, anchors, exclude, iid, max_cand, min_shared, ma
   local shared, searched = {}, 0
   for i = 0, n_anchors - 1 do
     local key = anchor_key(anchors, i)
-    local size = redis.call('SCARD', key)
+    local members = redis.call('SMEMBERS', key)
+    local size = #members
     if size <= max_post then
       searched = searched + 1
-      for _, m in ipairs(redis.call('SMEMBERS', key)) do
+      for _, m in ipairs(members) do
         local k = (shared[m] or 0) + 1
         shared[m] = k
         if k == need and not found[m] then found[m] = true; order[#order + 1] = m end
@@ -159,11 +162,11 @@ local function link(iid, others, now)
 end
 
 if CMD == 'upsert' then
-  -- 8 external id, 9 signature, 10 bands, 11 anchors, 12 text hash, 13 shingle count,
-  -- 14 metadata, 15 figures, 16 names, 17 vocabulary, 18 cleaned text, 19 now,
-  -- 20 max candidates, 21 min shared anchors, 22 max anchor postings
-  local ext, bands, anchors, th, now = ARGV[8], ARGV[10], ARGV[11], ARGV[12], ARGV[19]
-  local max_cand, min_shared, max_post = tonumber(ARGV[20]), tonumber(ARGV[21]), tonumber(ARGV[22])
+  -- 2 external id, 3 signature, 4 bands, 5 anchors, 6 text hash, 7 shingle count,
+  -- 8 metadata, 9 figures, 10 names, 11 vocabulary, 12 cleaned text, 13 now,
+  -- 14 max candidates, 15 min shared anchors, 16 max anchor postings
+  local ext, bands, anchors, th, now = ARGV[2], ARGV[4], ARGV[5], ARGV[6], ARGV[13]
+  local max_cand, min_shared, max_post = tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])
   local iid = redis.call('HGET', IDS, ext)
   if iid then
     local d = redis.call('HMGET', P_DOC .. iid, 't', 'c')
@@ -177,68 +180,68 @@ if CMD == 'upsert' then
   iid = tostring(redis.call('INCR', SEQ))
   local cid = new_cluster(now)
   local found = candidates(bands, anchors, iid, iid, max_cand, min_shared, max_post)
-  redis.call('HSET', P_DOC .. iid, 'x', ext, 's', ARGV[9], 'n', ARGV[13], 't', th, 'm', ARGV[14],
-    'c', cid, 'i', now, 'b', bands, 'a', anchors, 'f', ARGV[15], 'e', ARGV[16], 'v', ARGV[17], 'z', ARGV[18])
+  redis.call('HSET', P_DOC .. iid, 'x', ext, 's', ARGV[3], 'n', ARGV[7], 't', th, 'm', ARGV[8],
+    'c', cid, 'i', now, 'b', bands, 'a', anchors, 'f', ARGV[9], 'e', ARGV[10], 'v', ARGV[11], 'z', ARGV[12])
   redis.call('HSET', IDS, ext, iid)
   redis.call('SADD', P_CL .. cid, iid)
   return {status, iid, cid, found[1], found[2]}
 
 elseif CMD == 'check' then
-  -- 8 external id to leave out (or ''), 9 bands, 10 anchors, 11 max candidates,
-  -- 12 min shared anchors, 13 max anchor postings
-  local exclude = redis.call('HGET', IDS, ARGV[8])
-  return candidates(ARGV[9], ARGV[10], exclude, false, tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13]))
+  -- 2 external id to leave out (or ''), 3 bands, 4 anchors, 5 max candidates,
+  -- 6 min shared anchors, 7 max anchor postings
+  local exclude = redis.call('HGET', IDS, ARGV[2])
+  return candidates(ARGV[3], ARGV[4], exclude, false, tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]))
 
 elseif CMD == 'get' then
-  -- 8 external id, 9 max candidates, 10 min shared anchors, 11 max anchor postings
-  local iid = redis.call('HGET', IDS, ARGV[8])
+  -- 2 external id, 3 max candidates, 4 min shared anchors, 5 max anchor postings
+  local iid = redis.call('HGET', IDS, ARGV[2])
   if not iid then return false end
   local d = redis.call('HMGET', P_DOC .. iid, 'x', 's', 'n', 't', 'm', 'c', 'f', 'e', 'v', 'b', 'a', 'z', 'i')
-  local found = candidates(d[10], d[11], iid, false, tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]))
+  local found = candidates(d[10], d[11], iid, false, tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]))
   return {iid, d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], 0, #d[11] / 8, d[12], d[13], found[1], found[2]}
 
 elseif CMD == 'delete' then
-  -- 8 external id, 9 now
-  local iid = redis.call('HGET', IDS, ARGV[8])
+  -- 2 external id, 3 now
+  local iid = redis.call('HGET', IDS, ARGV[2])
   if not iid then return 0 end
-  return remove(iid, ARGV[9])
+  return remove(iid, ARGV[3])
 
 elseif CMD == 'finish' then
-  -- 8 internal id, 9 now, 10 site statistics key suffix ('' for none), 11 max lines kept
-  -- per site, 12 number L of line keys, 13..12+L line keys, then ids to link to.
+  -- 2 internal id, 3 now, 4 site statistics key suffix ('' for none), 5 max lines kept
+  -- per site, 6 number L of line keys, 7..6+L line keys, then ids to link to.
   -- Counts each line once more for its site, then links; returns the cluster id.
-  local iid, now, site, cap, n_lines = ARGV[8], ARGV[9], ARGV[10], tonumber(ARGV[11]), tonumber(ARGV[12])
+  local iid, now, site, cap, n_lines = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
   if site ~= '' then
     local key = P_SITE .. site
-    for k = 13, 12 + n_lines do redis.call('ZINCRBY', key, 1, ARGV[k]) end
+    for k = 7, 6 + n_lines do redis.call('ZINCRBY', key, 1, ARGV[k]) end
     local size = redis.call('ZCARD', key)
     if size > cap then redis.call('ZREMRANGEBYRANK', key, 0, size - cap - 1) end
   end
   local others = {}
-  for k = 13 + n_lines, #ARGV do others[#others + 1] = ARGV[k] end
+  for k = 7 + n_lines, #ARGV do others[#others + 1] = ARGV[k] end
   return link(iid, others, now)
 
 elseif CMD == 'site_lines' then
-  -- 8 site statistics key suffix, 9.. line keys: how many stories of the site had each line
+  -- 2 site statistics key suffix, 3.. line keys: how many stories of the site had each line
   local out = {}
-  for k = 9, #ARGV do out[#out + 1] = redis.call('ZSCORE', P_SITE .. ARGV[8], ARGV[k]) or 0 end
+  for k = 3, #ARGV do out[#out + 1] = redis.call('ZSCORE', P_SITE .. ARGV[2], ARGV[k]) or 0 end
   return out
 
 elseif CMD == 'clusters' then
-  -- 8.. external ids; returns their cluster ids (false when unknown)
+  -- 2.. external ids; returns their cluster ids (false when unknown)
   local out = {}
-  for k = 8, #ARGV do
+  for k = 2, #ARGV do
     local iid = redis.call('HGET', IDS, ARGV[k])
     out[#out + 1] = iid and redis.call('HGET', P_DOC .. iid, 'c') or false
   end
   return out
 
 elseif CMD == 'cluster' then
-  -- 8 cluster id, 9 max members: rows of internal id, external id, signature, shingle
+  -- 2 cluster id, 3 max members: rows of internal id, external id, signature, shingle
   -- count, text hash, metadata, ingest time
   local rows = {}
-  local members = redis.call('SMEMBERS', P_CL .. ARGV[8])
-  for k = 1, math.min(#members, tonumber(ARGV[9])) do
+  local members = redis.call('SMEMBERS', P_CL .. ARGV[2])
+  for k = 1, math.min(#members, tonumber(ARGV[3])) do
     local d = redis.call('HMGET', P_DOC .. members[k], 'x', 's', 'n', 't', 'm', 'i')
     if d[1] then
       rows[#rows + 1] = members[k]
@@ -248,15 +251,15 @@ elseif CMD == 'cluster' then
   return {#members, rows}
 
 elseif CMD == 'recent' then
-  -- 8 since (ingest time), 9 offset, 10 count, 11 min size, 12 max members each:
+  -- 2 since (ingest time), 3 offset, 4 count, 5 min size, 6 max members each:
   -- newest-changed clusters as {cluster id, size, member metadata...}
   local out = {}
-  local cids = redis.call('ZREVRANGEBYSCORE', RECENT, '+inf', ARGV[8], 'LIMIT', ARGV[9], ARGV[10])
+  local cids = redis.call('ZREVRANGEBYSCORE', RECENT, '+inf', ARGV[2], 'LIMIT', ARGV[3], ARGV[4])
   for _, cid in ipairs(cids) do
     local size = redis.call('SCARD', P_CL .. cid)
-    if size >= tonumber(ARGV[11]) then
+    if size >= tonumber(ARGV[5]) then
       local metas = {}
-      local members = redis.call('SRANDMEMBER', P_CL .. cid, tonumber(ARGV[12]))
+      local members = redis.call('SRANDMEMBER', P_CL .. cid, tonumber(ARGV[6]))
       for _, m in ipairs(members) do metas[#metas + 1] = redis.call('HGET', P_DOC .. m, 'm') end
       out[#out + 1] = {cid, size, metas}
     end
