@@ -1,0 +1,37 @@
+"""Smoke runs of the benchmark scripts: tiny sizes, sane fields, never a timing."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO, shared_file
+
+
+def _run(script: str, *args: str, out: Path) -> dict:  # type: ignore[type-arg]
+    shared_file("data/reuters_dev.articles.jsonl")
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / script), *args, "--json", str(out)],
+        capture_output=True, text=True, timeout=300, cwd=REPO,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(out.read_text())  # type: ignore[no-any-return]
+
+
+def test_signature_benchmark_reports_every_variant(tmp_path: Path) -> None:
+    res = _run("bench_signature.py", "--articles", "30", "--reps", "1", out=tmp_path / "s.json")
+    assert len(res["us_per_article"]) == 5
+    assert all(v[0] > 0 for v in res["us_per_article"].values())
+    assert 0 <= res["mean_abs_error"]["service"] < 0.2 and 0 <= res["mean_abs_error"]["datasketch"] < 0.2
+
+
+def test_index_benchmark_reports_speed_memory_and_latency(tmp_path: Path) -> None:
+    res = _run("bench_index.py", "--articles", "60", out=tmp_path / "i.json")
+    assert set(res["index"]) == {
+        "datasketch MinHashLSH (redis) query+insert",
+        "service upsert, sequential",
+        "service upsert, 32 concurrent",
+    }
+    assert all(v["articles_per_s"] > 0 for v in res["index"].values())
+    assert res["memory_bytes_per_article"]["service"] > 0
+    assert set(res["query_latency_us"]) == {"6", "60"}
