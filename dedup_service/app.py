@@ -16,7 +16,8 @@ from .config import Settings
 from .embedded import EmbeddedRedis
 from .errors import DedupError, IndexUnavailable
 from .index import RedisIndex
-from .routes import DEDUPLICATOR, SETTINGS
+from .routes import DEDUPLICATOR, SETTINGS, WEBHOOK_PATH
+from .security import check_bearer, parse_api_keys
 from .service import Deduplicator
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = "2"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 
 def error_response(status: int, code: str, message: str) -> web.Response:
@@ -37,7 +39,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except DedupError as exc:
-        return error_response(exc.status, exc.code, exc.message)
+        response = error_response(exc.status, exc.code, exc.message)
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
     except web.HTTPRequestEntityTooLarge as exc:
         return error_response(413, "payload_too_large", exc.text or "request body too large")
     except web.HTTPException as exc:
@@ -51,6 +56,21 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "internal error; see the service log")
+
+
+def auth_middleware(settings: Settings) -> Middleware:
+    """With API keys configured, every route but the public paths and the (HMAC-signed)
+    webhook needs ``Authorization: Bearer <key>``."""
+    keys = parse_api_keys(settings.api_keys)
+    public = {p.strip() for p in settings.public_paths.split(",") if p.strip()}
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if keys and request.path not in public and request.path != WEBHOOK_PATH:
+            check_bearer(request.headers.get("Authorization"), keys)
+        return await handler(request)
+
+    return middleware
 
 
 @contextlib.asynccontextmanager
@@ -78,7 +98,10 @@ async def _service_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body_bytes)
+    app = web.Application(
+        middlewares=[error_middleware, auth_middleware(settings)],  # type: ignore[list-item]
+        client_max_size=settings.max_body_bytes,
+    )
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_service_ctx)
     routes.setup(app)

@@ -36,6 +36,13 @@ class Settings:
     max_body_bytes: int = c.DEFAULT_MAX_BODY_BYTES
     max_candidates: int = c.DEFAULT_MAX_CANDIDATES
     redis_timeout: float = 5.0
+    max_batch: int = 1000
+    # comma-separated keys or a file of keys; unset: the API is open
+    api_keys: str | None = None
+    public_paths: str = "/healthz,/readyz,/metrics"
+    # unset: the webhook answers 404
+    webhook_secret: str | None = None
+    webhook_window: float = 300.0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
@@ -57,6 +64,10 @@ class Settings:
             raise ConfigError("key_prefix must be non-empty and contain no braces, colons or spaces")
         if self.max_body_bytes < 1024:
             raise ConfigError("max_body_bytes must be at least 1024")
+        if self.max_batch < 1:
+            raise ConfigError("max_batch must be positive")
+        if self.webhook_window <= 0:
+            raise ConfigError("webhook_window must be positive")
         if self.max_candidates < 1:
             raise ConfigError("max_candidates must be positive")
         if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):

@@ -38,6 +38,7 @@ def key_layout(prefix: str) -> dict[str, str]:
         "anchor": f"{tag}:a:",  # set per anchor shingle: + 8-byte shingle hash
         "recent": f"{tag}:r",  # zset: cluster id -> time of its last change
         "site": f"{tag}:s:",  # zset per site: line key -> stories that carried the line
+        "delivery": f"{tag}:w:",  # string per webhook delivery id: the answer it got
     }
 
 
@@ -62,3 +63,7 @@ MAX_CLUSTER_MEMBERS = 1000
 CLUSTER_PAGE = 100
 MAX_CLUSTER_PAGES = 20
 CLUSTER_SAMPLE = 50
+
+# webhook deliveries: an answer is replayed for a day; a claim in progress expires sooner
+DELIVERY_TTL = 86_400
+DELIVERY_PENDING_TTL = 300

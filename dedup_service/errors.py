@@ -3,8 +3,10 @@
     DedupError
     ├── InvalidInput            400  malformed body (not JSON, not an object)
     │   └── InvalidField        422  a field is missing, empty, of the wrong type or out of range
-    ├── PayloadTooLarge         413  body over the configured limit
-    ├── ArticleNotFound         404
+    ├── PayloadTooLarge         413  body or batch over the configured limit
+    ├── Unauthorized            401  missing or wrong API key, bad or stale webhook signature
+    ├── NotFound                404  unknown article, cluster or route; webhook switched off
+    ├── DeliveryInProgress      409  the same webhook delivery is being processed
     ├── ConfigError             (startup only: bad settings)
     └── IndexUnavailable        503  Redis unreachable; clients should retry
 
@@ -42,7 +44,17 @@ class PayloadTooLarge(DedupError):
     code = "payload_too_large"
 
 
-class ArticleNotFound(DedupError):
+class Unauthorized(DedupError):
+    status = 401
+    code = "unauthorized"
+
+
+class DeliveryInProgress(DedupError):
+    status = 409
+    code = "delivery_in_progress"
+
+
+class NotFound(DedupError):
     status = 404
     code = "not_found"
 

@@ -126,6 +126,7 @@ class RedisIndex:
         keys = key_layout(key_prefix)
         self._match = "{" + key_prefix + "}*"
         self._keys = [keys["ids"]]  # the script derives every other key from this one
+        self._base = keys["ids"][: -len("ids")]
         self._script = redis.register_script(_SCRIPT)
         self._search = [max_candidates, c.MIN_SHARED_ANCHORS, c.ANCHOR_MAX_POSTINGS]
 
@@ -182,6 +183,26 @@ class RedisIndex:
             len(lines), *lines, *links,
         )  # fmt: skip
         return None if cid is None else _text(cid)
+
+    def _delivery_key(self, delivery: str) -> str:
+        return self._base + "w:" + xxhash.xxh3_128_hexdigest(delivery.encode())
+
+    async def claim_delivery(self, delivery: str) -> bytes | None:
+        """None when this call claimed the webhook delivery; else its stored answer
+        (empty while the first attempt is still being processed)."""
+        key = self._delivery_key(delivery)
+        if await _guard(lambda: self.redis.set(key, b"", nx=True, ex=c.DELIVERY_PENDING_TTL)):
+            return None
+        answer: bytes | None = await _guard(lambda: self.redis.get(key))  # type: ignore[arg-type,return-value]
+        return answer or b""
+
+    async def store_delivery(self, delivery: str, answer: bytes) -> None:
+        key = self._delivery_key(delivery)
+        await _guard(lambda: self.redis.set(key, answer, ex=c.DELIVERY_TTL))
+
+    async def release_delivery(self, delivery: str) -> None:
+        key = self._delivery_key(delivery)
+        await _guard(lambda: self.redis.delete(key))
 
     async def clusters(self, article_ids: Sequence[str]) -> list[str | None]:
         reply = await self._call("clusters", *article_ids)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,14 +11,16 @@ from aiohttp import web
 
 from . import constants as c
 from .config import Settings
-from .errors import InvalidField, InvalidInput
-from .models import parse_article
+from .errors import DedupError, DeliveryInProgress, InvalidField, InvalidInput, NotFound, PayloadTooLarge
+from .models import Article, Verdict, parse_article
+from .security import verify_delivery
 from .service import Deduplicator
 
 SETTINGS = web.AppKey("settings", Settings)
 DEDUPLICATOR = web.AppKey("deduplicator", Deduplicator)
 
 routes = web.RouteTableDef()
+WEBHOOK_PATH = "/v1/webhooks/ingest"
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
@@ -56,6 +59,77 @@ async def post_article(request: web.Request) -> web.Response:
     article = parse_article(await _json_body(request))
     verdict = await request.app[DEDUPLICATOR].ingest(article, _limit(request))
     return json_response(verdict.to_json(), 200 if verdict.status == "unchanged" else 201)
+
+
+def _result_json(result: Verdict | DedupError) -> dict[str, Any]:
+    if isinstance(result, DedupError):
+        return {"status": result.status, "error": {"code": result.code, "message": result.message}}
+    return {"status": 200 if result.status == "unchanged" else 201, **result.to_json()}
+
+
+def _batch_items(data: Any, max_batch: int) -> list[Article | DedupError]:
+    if not isinstance(data, list):
+        raise InvalidInput("a batch must be a JSON array of article objects")
+    if not data:
+        raise InvalidInput("the batch is empty")
+    if len(data) > max_batch:
+        raise PayloadTooLarge(f"a batch holds at most {max_batch} articles, got {len(data)}")
+    items: list[Article | DedupError] = []
+    for i, obj in enumerate(data):
+        try:
+            items.append(parse_article(obj))
+        except DedupError as exc:
+            exc.message = f"item {i}: {exc.message}"
+            items.append(exc)
+    return items
+
+
+@routes.post("/v1/articles:batch")
+async def post_batch(request: web.Request) -> web.Response:
+    items = _batch_items(await _json_body(request), request.app[SETTINGS].max_batch)
+    results = await request.app[DEDUPLICATOR].ingest_batch(items, _limit(request))
+    return json_response({"results": [_result_json(r) for r in results]})
+
+
+def _delivery_items(request: web.Request, body: bytes) -> Any:
+    """One article object, a JSON array of them, or NDJSON (``application/x-ndjson``)."""
+    try:
+        if request.content_type == "application/x-ndjson":
+            return [orjson.loads(line) for line in body.splitlines() if line.strip()]
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"delivery body is not valid JSON: {exc}") from None
+    return data if isinstance(data, list) else [data]
+
+
+@routes.post(WEBHOOK_PATH)
+async def webhook_ingest(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    if not settings.webhook_secret:
+        raise NotFound("the ingest webhook is off: set DEDUP_WEBHOOK_SECRET")
+    body = await request.read()
+    headers = request.headers
+    verify_delivery(settings.webhook_secret, headers.get("X-Dedup-Signature"), headers.get("X-Dedup-Timestamp"),
+                    body, time.time(), settings.webhook_window)  # fmt: skip
+    dedup = request.app[DEDUPLICATOR]
+    delivery = headers.get("X-Dedup-Delivery")
+    if delivery:
+        answer = await dedup.index.claim_delivery(delivery)
+        if answer == b"":
+            raise DeliveryInProgress(f"delivery {delivery!r} is being processed; retry later")
+        if answer is not None:
+            return web.Response(body=answer, content_type="application/json", headers={"X-Dedup-Replayed": "1"})
+    try:
+        items = _batch_items(_delivery_items(request, body), settings.max_batch)
+        results = await dedup.ingest_batch(items)
+    except BaseException:
+        if delivery:
+            await dedup.index.release_delivery(delivery)
+        raise
+    answer = orjson.dumps({"delivery": delivery, "results": [_result_json(r) for r in results]})
+    if delivery:
+        await dedup.index.store_delivery(delivery, answer)
+    return web.Response(body=answer, content_type="application/json")
 
 
 @routes.post("/v1/check")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -14,7 +15,7 @@ from . import constants as c
 from .agency import detect, dominant
 from .classify import COPY_RELATIONS, Candidate, Thresholds, overall_relation, relate, verify
 from .config import Settings
-from .errors import ArticleNotFound, InvalidField
+from .errors import DedupError, InvalidField, NotFound
 from .extract import extract_html
 from .features import Facts
 from .fingerprint import Fingerprint, Fingerprinter
@@ -144,6 +145,25 @@ class Deduplicator:
                 ) or cluster_id  # fmt: skip
         return Verdict(article_id, overall_relation(matches), matches[:limit], cluster_id, result.status)
 
+    async def ingest_batch(
+        self, items: Sequence[Article | DedupError], limit: int = c.DEFAULT_MATCH_LIMIT
+    ) -> list[Verdict | DedupError]:
+        """Each item in order (so "first seen" follows the batch); a bad item gets its own
+        error and does not stop the others. Redis going away stops the batch (503): what was
+        indexed before stays, and re-sending the batch is safe for items with an ``id``."""
+        out: list[Verdict | DedupError] = []
+        for item in items:
+            if isinstance(item, DedupError):
+                out.append(item)
+                continue
+            try:
+                out.append(await self.ingest(item, limit))
+            except DedupError as exc:
+                if exc.status >= 500:
+                    raise
+                out.append(exc)
+        return out
+
     async def check(self, article: Article, limit: int = c.DEFAULT_MATCH_LIMIT) -> Verdict:
         prep = await self._prepare(article)
         matches = self._verify(prep.fingerprint, await self.index.query(prep.fingerprint, article.id), limit)
@@ -154,7 +174,7 @@ class Deduplicator:
     async def get(self, article_id: str, limit: int = c.DEFAULT_MATCH_LIMIT) -> StoredView:
         stored = await self.index.get(article_id)
         if stored is None:
-            raise ArticleNotFound(f"no article with id {article_id!r}")
+            raise NotFound(f"no article with id {article_id!r}")
         art = stored.article
         fp = Fingerprint(stored.text, art.signature, b"", b"", art.text_hash, art.facts)
         found = replace(stored.found, searched_anchors=art.anchors)
@@ -162,12 +182,12 @@ class Deduplicator:
 
     async def delete(self, article_id: str) -> None:
         if not await self.index.delete(article_id):
-            raise ArticleNotFound(f"no article with id {article_id!r}")
+            raise NotFound(f"no article with id {article_id!r}")
 
     async def cluster(self, cluster_id: str) -> ClusterView:
         size, members = await self.index.cluster(cluster_id, c.MAX_CLUSTER_MEMBERS)
         if not members:
-            raise ArticleNotFound(f"no cluster with id {cluster_id!r}")
+            raise NotFound(f"no cluster with id {cluster_id!r}")
         members.sort(key=lambda m: (_published_key(m.meta, m.ingested_at), m.id))
         original = members[0]
         fp = Fingerprint("", original.signature, b"", b"", original.text_hash, _NO_FACTS)

@@ -1,0 +1,61 @@
+"""Pure checks for API keys and signed webhook deliveries."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from pathlib import Path
+
+from .errors import ConfigError, Unauthorized
+
+
+def parse_api_keys(value: str | None) -> frozenset[str]:
+    """``DEDUP_API_KEYS``: comma-separated keys, or the path of a file with one key a line."""
+    if not value:
+        return frozenset()
+    path = Path(value)
+    is_file = "," not in value and path.is_file()
+    raw = path.read_text(encoding="utf-8").splitlines() if is_file else value.split(",")
+    keys = frozenset(k.strip() for k in raw if k.strip() and not k.strip().startswith("#"))
+    if not keys:
+        raise ConfigError("api_keys is set but holds no key")
+    return keys
+
+
+def check_bearer(header: str | None, keys: frozenset[str]) -> None:
+    """Accept ``Authorization: Bearer <key>`` for any configured key (constant-time compare)."""
+    scheme, _, token = (header or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("send Authorization: Bearer <api key>")
+    # compare against every key so the time taken does not depend on which one matched
+    ok = False
+    for key in keys:
+        ok |= hmac.compare_digest(token.strip().encode(), key.encode())
+    if not ok:
+        raise Unauthorized("unknown API key")
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The ``X-Dedup-Signature`` value: HMAC-SHA256 over ``<timestamp>.<raw body>``."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def verify_delivery(
+    secret: str, signature: str | None, timestamp: str | None, body: bytes, now: float, window: float
+) -> None:
+    """A delivery must carry a fresh timestamp and the signature of timestamp and body.
+
+    The timestamp is signed too, so a captured delivery cannot be replayed later with a
+    new one; deliveries older (or newer) than ``window`` seconds are refused.
+    """
+    if not signature or not timestamp:
+        raise Unauthorized("X-Dedup-Signature and X-Dedup-Timestamp are required")
+    try:
+        sent = float(timestamp)
+    except ValueError:
+        raise Unauthorized("X-Dedup-Timestamp must be Unix seconds") from None
+    if abs(now - sent) > window:
+        raise Unauthorized(f"X-Dedup-Timestamp is more than {window:.0f} s away from the server's clock")
+    if not hmac.compare_digest(signature.strip().encode(), sign(secret, timestamp, body).encode()):
+        raise Unauthorized("X-Dedup-Signature does not match the body")

@@ -1,0 +1,107 @@
+"""Batch ingest, the signed webhook and API keys, through the HTTP API against real Redis."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient
+from conftest import FIXTURES
+
+from dedup_service import Settings, create_app
+from dedup_service.security import parse_api_keys, sign
+
+AGENCY = (FIXTURES / "agency_body.txt").read_text()
+SECRET = "s3cret"
+
+
+@pytest.fixture
+async def secured(aiohttp_client, settings: Settings) -> AsyncIterator[TestClient]:  # type: ignore[no-untyped-def]
+    app = create_app(replace(settings, api_keys="k1,k2", webhook_secret=SECRET, max_batch=5))
+    yield await aiohttp_client(app)
+
+
+def signed(body: bytes, ts: float | None = None, secret: str = SECRET) -> dict[str, str]:
+    stamp = str(int(time.time() if ts is None else ts))
+    return {"X-Dedup-Timestamp": stamp, "X-Dedup-Signature": sign(secret, stamp, body),
+            "Content-Type": "application/json"}  # fmt: skip
+
+
+async def test_batch_answers_each_item_in_order(client: TestClient) -> None:
+    items = [{"id": "a", "text": AGENCY}, {"id": "b"}, {"id": "c", "text": AGENCY.upper()}, "nope",
+             {"id": "a", "text": AGENCY}]  # fmt: skip
+    resp = await client.post("/v1/articles:batch", json=items)
+    assert resp.status == 200
+    results = (await resp.json())["results"]
+    assert [r["status"] for r in results] == [201, 422, 201, 400, 200]
+    assert results[1]["error"]["message"].startswith("item 1: text")
+    assert results[2]["relation"] == "exact" and results[2]["matches"][0]["id"] == "a"
+    for bad, status in ((b'{"id": "x"}', 400), (b"[]", 400)):
+        resp = await client.post("/v1/articles:batch", data=bad, headers={"Content-Type": "application/json"})
+        assert resp.status == status
+
+
+async def test_batch_size_is_limited(secured: TestClient) -> None:
+    auth = {"Authorization": "Bearer k1"}
+    resp = await secured.post("/v1/articles:batch", json=[{"text": "x y z"}] * 6, headers=auth)
+    assert resp.status == 413 and "at most 5" in (await resp.json())["error"]["message"]
+
+
+async def test_api_keys_guard_v1_routes_but_not_health_or_webhook(secured: TestClient) -> None:
+    resp = await secured.post("/v1/check", json={"text": AGENCY})
+    assert resp.status == 401 and resp.headers["WWW-Authenticate"] == "Bearer"
+    assert (await resp.json())["error"]["code"] == "unauthorized"
+    resp = await secured.post("/v1/check", json={"text": AGENCY}, headers={"Authorization": "Bearer wrong"})
+    assert resp.status == 401
+    for key in ("k1", "k2"):
+        resp = await secured.post("/v1/check", json={"text": AGENCY}, headers={"Authorization": f"Bearer {key}"})
+        assert resp.status == 200
+    assert (await secured.get("/healthz")).status == 200
+    assert (await secured.get("/readyz")).status == 200
+    body = json.dumps({"id": "w", "text": AGENCY}).encode()
+    assert (await secured.post("/v1/webhooks/ingest", data=body, headers=signed(body))).status == 200
+
+
+async def test_webhook_checks_signature_and_timestamp(secured: TestClient) -> None:
+    body = json.dumps({"text": AGENCY}).encode()
+    cases = [
+        ({"Content-Type": "application/json"}, "required"),
+        (signed(body, secret="other"), "does not match"),
+        (signed(body, ts=time.time() - 600), "away from"),
+        (signed(b"something else"), "does not match"),
+    ]
+    for headers, message in cases:
+        resp = await secured.post("/v1/webhooks/ingest", data=body, headers=headers)
+        assert resp.status == 401 and message in (await resp.json())["error"]["message"]
+    resp = await secured.post("/v1/check", json={"text": AGENCY}, headers={"Authorization": "Bearer k1"})
+    assert (await resp.json())["matches"] == []  # nothing was indexed by the refused deliveries
+
+
+async def test_webhook_batches_and_redelivery_is_idempotent(secured: TestClient) -> None:
+    ndjson = (json.dumps({"text": AGENCY}) + "\n" + json.dumps({"text": AGENCY.upper()}) + "\n").encode()
+    headers = {**signed(ndjson), "Content-Type": "application/x-ndjson", "X-Dedup-Delivery": "d-1"}
+    first = await secured.post("/v1/webhooks/ingest", data=ndjson, headers=headers)
+    assert first.status == 200
+    answer = await first.json()
+    assert [r["status"] for r in answer["results"]] == [201, 201] and answer["delivery"] == "d-1"
+    again = await secured.post("/v1/webhooks/ingest", data=ndjson, headers=headers)
+    assert again.headers.get("X-Dedup-Replayed") == "1" and await again.json() == answer
+    resp = await secured.post("/v1/check", json={"text": AGENCY}, headers={"Authorization": "Bearer k1"})
+    assert len((await resp.json())["matches"]) == 2  # generated ids: indexed once, not twice
+
+
+async def test_webhook_is_off_without_a_secret(client: TestClient) -> None:
+    resp = await client.post("/v1/webhooks/ingest", json={"text": AGENCY})
+    assert resp.status == 404 and "DEDUP_WEBHOOK_SECRET" in (await resp.json())["error"]["message"]
+
+
+def test_api_keys_from_a_file(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text("# editors\nalpha\n\nbeta\n")
+    assert parse_api_keys(str(keys)) == {"alpha", "beta"}
+    assert parse_api_keys("a, b") == {"a", "b"}
+    assert parse_api_keys(None) == frozenset()
