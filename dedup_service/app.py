@@ -16,7 +16,8 @@ from .config import Settings
 from .embedded import EmbeddedRedis
 from .errors import DedupError, IndexUnavailable
 from .index import RedisIndex
-from .routes import DEDUPLICATOR, SETTINGS, WEBHOOK_PATH
+from .observability import Metrics, request_middleware
+from .routes import DEDUPLICATOR, METRICS, SETTINGS, WEBHOOK_PATH
 from .security import check_bearer, parse_api_keys
 from .service import Deduplicator
 
@@ -98,11 +99,13 @@ async def _service_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings) -> web.Application:
+    metrics = Metrics()
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware(settings)],  # type: ignore[list-item]
+        middlewares=[request_middleware(metrics), error_middleware, auth_middleware(settings)],  # type: ignore[list-item]
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
+    app[METRICS] = metrics
     app.cleanup_ctx.append(_service_ctx)
     routes.setup(app)
     return app

@@ -22,6 +22,7 @@ from .config import ENV_PREFIX, Settings
 from .errors import DedupError, InvalidInput
 from .evaluate import format_report
 from .models import Article, parse_article
+from .observability import setup_json_logging
 from .runner import cluster_corpus, read_jsonl, score_corpus
 
 _FLAG_HELP = {
@@ -138,7 +139,8 @@ async def _eval(settings: Settings, path: Path, as_json: bool, predictions: Path
 
 
 def _serve(settings: Settings) -> int:
-    web.run_app(create_app(settings), host=settings.host, port=settings.port)
+    setup_json_logging()
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None, print=None)
     return 0
 
 

@@ -246,6 +246,10 @@ class RedisIndex:
 
         await _guard(run)
 
+    async def count(self) -> int:
+        """Articles in the index."""
+        return int(await _guard(lambda: self.redis.hlen(self._keys[0])))
+
     async def ping(self) -> bool:
         return bool(await _guard(self.redis.ping))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -13,11 +14,13 @@ from . import constants as c
 from .config import Settings
 from .errors import DedupError, DeliveryInProgress, InvalidField, InvalidInput, NotFound, PayloadTooLarge
 from .models import Article, Verdict, parse_article
+from .observability import Metrics
 from .security import verify_delivery
 from .service import Deduplicator
 
 SETTINGS = web.AppKey("settings", Settings)
 DEDUPLICATOR = web.AppKey("deduplicator", Deduplicator)
+METRICS = web.AppKey("metrics", Metrics)
 
 routes = web.RouteTableDef()
 WEBHOOK_PATH = "/v1/webhooks/ingest"
@@ -58,6 +61,7 @@ async def _json_body(request: web.Request) -> Any:
 async def post_article(request: web.Request) -> web.Response:
     article = parse_article(await _json_body(request))
     verdict = await request.app[DEDUPLICATOR].ingest(article, _limit(request))
+    request.app[METRICS].observe([verdict])
     return json_response(verdict.to_json(), 200 if verdict.status == "unchanged" else 201)
 
 
@@ -88,6 +92,7 @@ def _batch_items(data: Any, max_batch: int) -> list[Article | DedupError]:
 async def post_batch(request: web.Request) -> web.Response:
     items = _batch_items(await _json_body(request), request.app[SETTINGS].max_batch)
     results = await request.app[DEDUPLICATOR].ingest_batch(items, _limit(request))
+    request.app[METRICS].observe(r for r in results if isinstance(r, Verdict))
     return json_response({"results": [_result_json(r) for r in results]})
 
 
@@ -122,6 +127,7 @@ async def webhook_ingest(request: web.Request) -> web.Response:
     try:
         items = _batch_items(_delivery_items(request, body), settings.max_batch)
         results = await dedup.ingest_batch(items)
+        request.app[METRICS].observe(r for r in results if isinstance(r, Verdict))
     except BaseException:
         if delivery:
             await dedup.index.release_delivery(delivery)
@@ -179,6 +185,16 @@ async def list_clusters(request: web.Request) -> web.Response:
         q.get("site") or None, q.get("agency") or None, since, _limit(request, default=20), min_size
     )
     return json_response({"clusters": clusters})
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    m = request.app[METRICS]
+    # Redis down: the size is left as it was, the other metrics are all the more worth scraping
+    with contextlib.suppress(DedupError):
+        m.index_size.set(await request.app[DEDUPLICATOR].index.count())
+    body, content_type = m.exposition()
+    return web.Response(body=body, headers={"Content-Type": content_type})
 
 
 @routes.get("/healthz")

@@ -1,0 +1,106 @@
+"""Prometheus metrics, request ids and JSON logs."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+
+import orjson
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from .models import Verdict
+
+REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+_VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+log = logging.getLogger("dedup_service.access")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Metrics:
+    """One registry per application, so several apps (tests) never share counters."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter("dedup_http_requests", "HTTP requests", ["route", "method", "status"], registry=r)
+        self.latency = Histogram(
+            "dedup_http_request_duration_seconds", "HTTP request latency", ["route"], registry=r,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )  # fmt: skip
+        self.indexed = Counter("dedup_articles_indexed", "articles ingested, by outcome", ["status"], registry=r)
+        self.matches = Counter("dedup_matches", "matches reported, by relation", ["relation"], registry=r)
+        self.redis_errors = Counter(
+            "dedup_redis_errors", "requests that failed because Redis was unreachable", registry=r
+        )
+        self.index_size = Gauge("dedup_index_articles", "articles in the index", registry=r)
+
+    def observe(self, verdicts: Iterable[Verdict]) -> None:
+        for v in verdicts:
+            self.indexed.labels(v.status).inc()
+            for m in v.matches:
+                self.matches.labels(m.relation.value).inc()
+
+    def exposition(self) -> tuple[bytes, str]:
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+def request_middleware(metrics: Metrics) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    """Echo or assign ``X-Request-Id``, count and time the request, log one JSON line."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        given = request.headers.get("X-Request-Id", "")
+        rid = given if _VALID_ID.match(given) else uuid.uuid4().hex
+        token = REQUEST_ID.set(rid)
+        route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
+        start = time.perf_counter()
+        try:
+            response = await handler(request)
+        finally:
+            REQUEST_ID.reset(token)
+        elapsed = time.perf_counter() - start
+        response.headers["X-Request-Id"] = rid
+        metrics.requests.labels(route, request.method, str(response.status)).inc()
+        metrics.latency.labels(route).observe(elapsed)
+        if response.status == 503:
+            metrics.redis_errors.inc()
+        log.info(
+            "request",
+            extra={"request_id": rid, "method": request.method, "path": request.path, "status": response.status,
+                   "ms": round(elapsed * 1000, 2)},
+        )  # fmt: skip
+        return response
+
+    return middleware
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time, level, logger, message, request id and extras."""
+
+    _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        out = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", REQUEST_ID.get()),
+        }
+        out.update({k: v for k, v in record.__dict__.items() if k not in self._STANDARD and k not in out})
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(out, default=str).decode()
+
+
+def setup_json_logging(level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    logging.basicConfig(level=level, handlers=[handler], force=True)
