@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import orjson
@@ -12,7 +14,8 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from . import routes
-from .config import Settings
+from .config import Settings, retention_seconds
+from .constants import EXPIRE_BATCH
 from .embedded import EmbeddedRedis
 from .errors import DedupError, IndexUnavailable
 from .index import RedisIndex
@@ -98,6 +101,31 @@ async def _service_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+async def _retention_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Sweep articles older than the retention window, oldest first, in small batches."""
+    settings = app[SETTINGS]
+    if settings.retention is None:
+        yield
+        return
+    window = retention_seconds(settings.retention)
+    dedup = app[DEDUPLICATOR]
+
+    async def sweep() -> None:
+        while True:
+            try:
+                while await dedup.index.expire(time.time() - window, EXPIRE_BATCH) == EXPIRE_BATCH:
+                    pass
+            except DedupError as exc:
+                log.warning("retention sweep skipped: %s", exc.message)
+            await asyncio.sleep(settings.retention_interval)
+
+    task = asyncio.create_task(sweep())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def create_app(settings: Settings) -> web.Application:
     metrics = Metrics()
     app = web.Application(
@@ -107,5 +135,6 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[METRICS] = metrics
     app.cleanup_ctx.append(_service_ctx)
+    app.cleanup_ctx.append(_retention_ctx)
     routes.setup(app)
     return app

@@ -48,6 +48,8 @@ _FLAG_HELP = {
     "public_paths": "paths open without an API key",
     "webhook_secret": "shared secret of the signed ingest webhook; unset: webhook off",
     "webhook_window": "seconds a webhook timestamp may be off",
+    "retention": "drop articles ingested longer ago than this (30d, 12h, ...); unset: keep forever",
+    "retention_interval": "seconds between retention sweeps",
 }
 
 

@@ -43,6 +43,9 @@ class Settings:
     # unset: the webhook answers 404
     webhook_secret: str | None = None
     webhook_window: float = 300.0
+    # e.g. "30d", "12h": articles ingested longer ago leave the index; unset: kept forever
+    retention: str | None = None
+    retention_interval: float = 60.0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
@@ -64,6 +67,10 @@ class Settings:
             raise ConfigError("key_prefix must be non-empty and contain no braces, colons or spaces")
         if self.max_body_bytes < 1024:
             raise ConfigError("max_body_bytes must be at least 1024")
+        if self.retention is not None:
+            retention_seconds(self.retention)
+        if self.retention_interval <= 0:
+            raise ConfigError("retention_interval must be positive")
         if self.max_batch < 1:
             raise ConfigError("max_batch must be positive")
         if self.webhook_window <= 0:
@@ -97,3 +104,19 @@ def _convert(name: str, raw: str, annotation: str) -> Any:
     except ValueError:
         raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a number") from None
     return raw
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def retention_seconds(value: str) -> float:
+    """``"30d"`` -> seconds; units s, m, h, d, w."""
+    raw = value.strip().lower()
+    try:
+        amount = float(raw[:-1])
+        unit = _UNITS[raw[-1]]
+    except (ValueError, KeyError, IndexError):
+        raise ConfigError(f"retention must look like 30d, 12h, 90m or 3600s, got {value!r}") from None
+    if amount <= 0:
+        raise ConfigError("retention must be positive")
+    return amount * unit

@@ -38,6 +38,7 @@ def key_layout(prefix: str) -> dict[str, str]:
         "anchor": f"{tag}:a:",  # set per anchor shingle: + 8-byte shingle hash
         "recent": f"{tag}:r",  # zset: cluster id -> time of its last change
         "site": f"{tag}:s:",  # zset per site: line key -> stories that carried the line
+        "ages": f"{tag}:t",  # zset: internal id -> ingest time, for retention
         "delivery": f"{tag}:w:",  # string per webhook delivery id: the answer it got
     }
 
@@ -67,3 +68,6 @@ CLUSTER_SAMPLE = 50
 # webhook deliveries: an answer is replayed for a day; a claim in progress expires sooner
 DELIVERY_TTL = 86_400
 DELIVERY_PENDING_TTL = 300
+
+# retention: articles removed per script call, so Redis is never blocked for long
+EXPIRE_BATCH = 200

@@ -166,6 +166,10 @@ class RedisIndex:
     async def delete(self, article_id: str) -> bool:
         return bool(await self._call("delete", article_id, repr(time.time())))
 
+    async def expire(self, cutoff: float, at_most: int) -> int:
+        """Remove up to ``at_most`` articles ingested before ``cutoff`` (Unix seconds)."""
+        return int(await self._call("expire", repr(cutoff), repr(time.time()), at_most))
+
     async def site_line_counts(self, site: str, line_keys: Sequence[bytes]) -> list[int]:
         """For each line, how many distinct stories of ``site`` have carried it."""
         if not line_keys:

@@ -8,7 +8,7 @@
 -- z cleaned text (zlib).
 local IDS = KEYS[1]
 local BASE = string.sub(IDS, 1, #IDS - 3)
-local SEQ, CSEQ, RECENT = BASE .. 'seq', BASE .. 'cseq', BASE .. 'r'
+local SEQ, CSEQ, RECENT, AGES = BASE .. 'seq', BASE .. 'cseq', BASE .. 'r', BASE .. 't'
 local P_DOC, P_BAND, P_ANCHOR = BASE .. 'd:', BASE .. 'b:', BASE .. 'a:'
 local P_LINK, P_CL, P_SITE = BASE .. 'l:', BASE .. 'c:', BASE .. 's:'
 local CMD = ARGV[1]
@@ -119,6 +119,7 @@ local function remove(iid, now)
   for _, nb in ipairs(nbrs) do redis.call('SREM', P_LINK .. nb, iid) end
   redis.call('DEL', P_LINK .. iid, doc)
   redis.call('HDEL', IDS, d[1])
+  redis.call('ZREM', AGES, iid)
   redis.call('SREM', P_CL .. cid, iid)
   if redis.call('EXISTS', P_CL .. cid) == 0 then
     redis.call('ZREM', RECENT, cid)
@@ -183,6 +184,7 @@ if CMD == 'upsert' then
   redis.call('HSET', P_DOC .. iid, 'x', ext, 's', ARGV[3], 'n', ARGV[7], 't', th, 'm', ARGV[8],
     'c', cid, 'i', now, 'b', bands, 'a', anchors, 'f', ARGV[9], 'e', ARGV[10], 'v', ARGV[11], 'z', ARGV[12])
   redis.call('HSET', IDS, ext, iid)
+  redis.call('ZADD', AGES, now, iid)
   redis.call('SADD', P_CL .. cid, iid)
   return {status, iid, cid, found[1], found[2]}
 
@@ -205,6 +207,13 @@ elseif CMD == 'delete' then
   local iid = redis.call('HGET', IDS, ARGV[2])
   if not iid then return 0 end
   return remove(iid, ARGV[3])
+
+elseif CMD == 'expire' then
+  -- 2 cutoff (ingest time), 3 now, 4 at most this many: removes the oldest articles
+  -- ingested before the cutoff, each as a delete would; returns how many went
+  local old = redis.call('ZRANGEBYSCORE', AGES, '-inf', '(' .. ARGV[2], 'LIMIT', 0, tonumber(ARGV[4]))
+  for _, iid in ipairs(old) do remove(iid, ARGV[3]) end
+  return #old
 
 elseif CMD == 'finish' then
   -- 2 internal id, 3 now, 4 site statistics key suffix ('' for none), 5 max lines kept

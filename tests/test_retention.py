@@ -1,0 +1,47 @@
+"""Retention: old articles leave the index, their keys and their clusters, without a scan."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import pytest
+import redis.asyncio
+from conftest import FIXTURES
+
+from dedup_service import Settings, create_app
+from dedup_service.config import retention_seconds
+from dedup_service.errors import ConfigError
+
+AGENCY = (FIXTURES / "agency_body.txt").read_text()
+
+
+async def test_articles_older_than_the_window_disappear(aiohttp_client, settings: Settings, redis_url: str) -> None:  # type: ignore[no-untyped-def]
+    client = await aiohttp_client(create_app(replace(settings, retention="1s", retention_interval=0.2)))
+    first = await client.post("/v1/articles", json={"id": "old", "text": AGENCY})
+    cluster = (await first.json())["cluster_id"]
+    r = redis.asyncio.Redis.from_url(redis_url)
+    tag = "{" + settings.key_prefix + "}"
+    keys_with_old = {k async for k in r.scan_iter(match=tag + "*")}
+    await asyncio.sleep(1.8)
+    await client.post("/v1/articles", json={"id": "new", "text": "A fresh story about the harvest in the valley."})
+    assert (await client.get("/v1/articles/old")).status == 404
+    assert (await client.get("/v1/articles/new")).status == 200
+    assert (await client.get(f"/v1/clusters/{cluster}")).status == 404
+    check = await (await client.post("/v1/check", json={"text": AGENCY})).json()
+    assert check["matches"] == []
+    left = {k async for k in r.scan_iter(match=tag + "*")}
+    bands_and_anchors = {k for k in keys_with_old if k.startswith(((tag + ":b:").encode(), (tag + ":a:").encode()))}
+    assert not (bands_and_anchors & left)  # the old article's buckets went with it
+    await r.aclose()
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("30d", 2592000), ("12h", 43200), ("90m", 5400), ("1.5s", 1.5)])
+def test_retention_values(value: str, seconds: float) -> None:
+    assert retention_seconds(value) == seconds
+
+
+@pytest.mark.parametrize("value", ["30", "d", "-1d", "10y"])
+def test_bad_retention_values_are_refused(value: str) -> None:
+    with pytest.raises(ConfigError, match="retention"):
+        Settings(retention=value)
