@@ -7,17 +7,20 @@ import asyncio
 import dataclasses
 import functools
 import logging
+import os
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import orjson
 from aiohttp import web
 from tqdm import tqdm
 
 from .app import create_app, open_service
+from .classify import COPY_RELATIONS
 from .config import ENV_PREFIX, Settings
 from .errors import DedupError, InvalidInput
 from .evaluate import format_report
@@ -80,30 +83,91 @@ def _articles(lines: Iterable[str]) -> Iterator[tuple[int, Article | str]]:
             yield lineno, exc.message
 
 
-async def _ingest(settings: Settings, path: Path) -> int:
-    counts: Counter[str] = Counter()
+class _Tally:
+    """Outcome counts of an ingest run, with bad lines reported as FILE:LINE: reason."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.counts: Counter[str] = Counter()
+
+    def error(self, lineno: int, message: str) -> None:
+        self.counts["errors"] += 1
+        tqdm.write(f"{self.path}:{lineno}: skipped: {message}", file=sys.stderr)
+
+    def done(self, status: str, relation: str) -> None:
+        self.counts["unchanged" if status == "unchanged" else relation] += 1
+
+    def summary(self) -> str:
+        c = self.counts
+        copies = sum(c[r.value] for r in COPY_RELATIONS)
+        return orjson.dumps({"articles": sum(c.values()), "new": c["new"], "duplicates": copies,
+                             "related": c["related"], "unchanged": c["unchanged"], "errors": c["errors"],
+                             "by_relation": dict(sorted(c.items()))}).decode()  # fmt: skip
+
+
+async def _ingest_local(settings: Settings, path: Path, tally: _Tally, bar: tqdm[Any]) -> None:
     async with open_service(settings) as dedup:
-        with path.open(encoding="utf-8") as fh, tqdm(unit=" articles", file=sys.stderr) as bar:
+        with path.open(encoding="utf-8") as fh:
             for lineno, item in _articles(fh):
                 bar.update()
                 if isinstance(item, str):
-                    counts["errors"] += 1
-                    tqdm.write(f"{path}:{lineno}: skipped: {item}", file=sys.stderr)
+                    tally.error(lineno, item)
                     continue
                 try:
                     verdict = await dedup.ingest(item)
                 except DedupError as exc:
                     if exc.status >= 500:
                         raise
-                    counts["errors"] += 1
-                    tqdm.write(f"{path}:{lineno}: skipped: {exc.message}", file=sys.stderr)
+                    tally.error(lineno, exc.message)
                     continue
-                counts["unchanged" if verdict.status == "unchanged" else verdict.relation.value] += 1
-    total = sum(counts.values())
-    dups = total - counts["new"] - counts["errors"] - counts["unchanged"]
-    print(orjson.dumps({"articles": total, "new": counts["new"], "duplicates": dups,
-                        "unchanged": counts["unchanged"], "errors": counts["errors"],
-                        "by_relation": dict(sorted(counts.items()))}).decode())  # fmt: skip
+                tally.done(verdict.status, verdict.relation.value)
+
+
+async def _ingest_remote(url: str, api_key: str | None, batch: int, path: Path, tally: _Tally, bar: tqdm[Any]) -> None:
+    """Send the file to a running service through ``POST /v1/articles:batch``."""
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    async with aiohttp.ClientSession(base_url=url.rstrip("/") + "/", headers=headers) as http:
+
+        async def send(chunk: list[tuple[int, Any]]) -> None:
+            async with http.post("v1/articles:batch", json=[obj for _, obj in chunk]) as resp:
+                if resp.status != 200:
+                    raise DedupError(f"{url} answered {resp.status}: {await resp.text()}")
+                results = (await resp.json())["results"]
+            for (lineno, _), res in zip(chunk, results, strict=True):
+                if "error" in res:
+                    tally.error(lineno, res["error"]["message"].split(": ", 1)[-1])
+                else:
+                    tally.done("unchanged" if res["status"] == 200 else "created", res["relation"])
+            bar.update(len(chunk))
+
+        chunk: list[tuple[int, Any]] = []
+        with path.open(encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    chunk.append((lineno, orjson.loads(line)))
+                except orjson.JSONDecodeError as exc:
+                    bar.update()
+                    tally.error(lineno, f"not valid JSON: {exc}")
+                if len(chunk) == batch:
+                    await send(chunk)
+                    chunk = []
+        if chunk:
+            await send(chunk)
+
+
+async def _ingest(settings: Settings, path: Path, url: str | None, api_key: str | None, batch: int) -> int:
+    tally = _Tally(path)
+    with tqdm(unit=" articles", file=sys.stderr) as bar:
+        try:
+            if url:
+                await _ingest_remote(url, api_key, batch, path, tally, bar)
+            else:
+                await _ingest_local(settings, path, tally, bar)
+        except aiohttp.ClientError as exc:
+            raise DedupError(f"cannot reach {url}: {exc}") from None
+    print(tally.summary())
     return 0
 
 
@@ -152,6 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the HTTP service")
     ingest = sub.add_parser("ingest", help="index a JSONL file of articles (one object per line)")
     ingest.add_argument("file", type=Path)
+    ingest.add_argument("--url", help="send to a running service at this base URL instead of a local index")
+    ingest.add_argument("--api-key", default=os.environ.get("DEDUP_API_KEY"),
+                        help="API key for --url [DEDUP_API_KEY]")  # fmt: skip
+    ingest.add_argument("--batch-size", type=int, default=100, help="articles per request with --url")
     check = sub.add_parser("check", help="check a text file, a JSONL file or - (stdin) without indexing")
     check.add_argument("source")
     ev = sub.add_parser("eval", help="score the service's clusters on a labelled JSONL file")
@@ -173,7 +241,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "ingest":
             if not args.file.is_file():
                 raise DedupError(f"no such file: {args.file}")
-            return asyncio.run(_ingest(settings, args.file))
+            if not 1 <= args.batch_size <= settings.max_batch:
+                raise DedupError(f"--batch-size must be between 1 and {settings.max_batch}")
+            return asyncio.run(_ingest(settings, args.file, args.url, args.api_key, args.batch_size))
         if args.command == "eval":
             if not args.file.is_file():
                 raise DedupError(f"no such file: {args.file}")

@@ -108,3 +108,29 @@ def test_serve_with_embedded_redis_persists_across_restarts(tmp_path: Path) -> N
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
+
+
+def test_ingest_sends_a_file_to_a_running_service(tmp_path: Path) -> None:
+    lines = [
+        json.dumps({"id": "a", "text": AGENCY}),
+        "not json",
+        json.dumps({"id": "b", "text": AGENCY.upper()}),
+        json.dumps({"id": "c"}),
+        json.dumps({"id": "d", "text": "A short unrelated note about the weather in a faraway town."}),
+    ]
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    port = _free_port()
+    proc = _serve(tmp_path / "data", port)
+    try:
+        done = run("ingest", str(path), "--url", f"http://127.0.0.1:{port}", "--batch-size", "2")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (summary["new"], summary["duplicates"], summary["errors"]) == (2, 1, 2)
+    assert f"{path}:2: skipped: not valid JSON" in done.stderr
+    assert f"{path}:4: skipped: text: required" in done.stderr
+    unreachable = run("ingest", str(path), "--url", f"http://127.0.0.1:{_free_port()}")
+    assert unreachable.returncode == 2 and "cannot reach" in unreachable.stderr
