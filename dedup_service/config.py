@@ -39,7 +39,7 @@ class Settings:
     max_batch: int = 1000
     # comma-separated keys or a file of keys; unset: the API is open
     api_keys: str | None = None
-    public_paths: str = "/healthz,/readyz,/metrics"
+    public_paths: str = "/healthz,/readyz,/metrics,/openapi.json"
     # unset: the webhook answers 404
     webhook_secret: str | None = None
     webhook_window: float = 300.0

@@ -11,6 +11,7 @@ import orjson
 from aiohttp import web
 
 from . import constants as c
+from . import openapi
 from .config import Settings
 from .errors import DedupError, DeliveryInProgress, InvalidField, InvalidInput, NotFound, PayloadTooLarge
 from .models import Article, Verdict, parse_article
@@ -195,6 +196,11 @@ async def metrics(request: web.Request) -> web.Response:
         m.index_size.set(await request.app[DEDUPLICATOR].index.count())
     body, content_type = m.exposition()
     return web.Response(body=body, headers={"Content-Type": content_type})
+
+
+@routes.get("/openapi.json")
+async def openapi_json(request: web.Request) -> web.Response:
+    return json_response(openapi.spec())
 
 
 @routes.get("/healthz")

@@ -1,0 +1,180 @@
+"""The OpenAPI 3.1 description of the HTTP API, served at ``GET /openapi.json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .models import Relation
+
+_STR = {"type": "string"}
+_NSTR = {"type": ["string", "null"]}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_ERRORS = {
+    "400": _json(_ref("Error"), "malformed body"),
+    "401": _json(_ref("Error"), "missing or unknown API key"),
+    "413": _json(_ref("Error"), "body or batch too large"),
+    "422": _json(_ref("Error"), "a field is missing, empty or of the wrong type; the message names it"),
+    "503": _json(_ref("Error"), "Redis unreachable; retry after Retry-After seconds"),
+}
+_LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}
+_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+SCHEMAS: dict[str, Any] = {
+    "Article": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string", "minLength": 1, "maxLength": 256},
+            "text": {"type": "string", "minLength": 1},
+            "html": {"type": "string", "minLength": 1},
+            "title": _STR, "url": _STR, "site": _STR, "source": _STR,
+            "published_at": {"type": "string", "description": "ISO 8601"},
+        },
+        "description": "exactly one of text and html",
+    },
+    "Match": {
+        "type": "object",
+        "required": ["id", "similarity", "containment", "relation", "cluster_id",
+                     "site", "url", "title", "published_at"],
+        "properties": {
+            "id": _STR,
+            "similarity": {"type": "number", "minimum": 0, "maximum": 1},
+            "containment": {"type": "number", "minimum": 0, "maximum": 1},
+            "relation": {"enum": [r.value for r in Relation if r is not Relation.NEW]},
+            "cluster_id": _STR, "site": _NSTR, "url": _NSTR, "title": _NSTR, "published_at": _NSTR,
+        },
+    },
+    "Verdict": {
+        "type": "object",
+        "required": ["id", "relation", "matches", "cluster_id"],
+        "properties": {
+            "id": _STR,
+            "relation": {"enum": [r.value for r in Relation]},
+            "matches": {"type": "array", "items": _ref("Match")},
+            "cluster_id": _NSTR,
+        },
+    },
+    "StoredArticle": {
+        "type": "object",
+        "required": ["id", "cluster_id", "matches"],
+        "properties": {
+            "id": _STR, "cluster_id": _STR, "title": _STR, "url": _STR, "site": _STR, "source": _STR,
+            "published_at": _STR, "agency": _STR, "text": _STR,
+            "matches": {"type": "array", "items": _ref("Match")},
+        },
+    },
+    "BatchResult": {
+        "oneOf": [
+            {"allOf": [_ref("Verdict"), {"type": "object", "required": ["status"],
+                                         "properties": {"status": {"enum": [200, 201]}}}]},
+            {"type": "object", "required": ["status", "error"],
+             "properties": {"status": {"type": "integer"}, "error": _ref("ErrorBody")}},
+        ]
+    },
+    "Batch": {
+        "type": "object",
+        "required": ["results"],
+        "properties": {"results": {"type": "array", "items": _ref("BatchResult")}, "delivery": _NSTR},
+    },
+    "Member": {
+        "type": "object",
+        "required": ["id", "relation"],
+        "properties": {"id": _STR, "relation": _STR, "site": _NSTR, "url": _NSTR, "title": _NSTR,
+                       "published_at": _NSTR, "source": _NSTR, "agency": _NSTR},
+    },
+    "Cluster": {
+        "type": "object",
+        "required": ["cluster_id", "size", "agency", "sites", "original", "members"],
+        "properties": {
+            "cluster_id": _STR, "size": {"type": "integer", "minimum": 1}, "agency": _NSTR,
+            "sites": {"type": "array", "items": _STR}, "original": _ref("Member"),
+            "members": {"type": "array", "items": _ref("Member")},
+        },
+    },
+    "ClusterList": {
+        "type": "object",
+        "required": ["clusters"],
+        "properties": {"clusters": {"type": "array", "items": {
+            "type": "object", "required": ["cluster_id", "size", "sites", "agency", "title"],
+            "properties": {"cluster_id": _STR, "size": {"type": "integer"}, "sites": {"type": "array", "items": _STR},
+                           "agency": _NSTR, "title": _NSTR}}}},
+    },
+    "ErrorBody": {"type": "object", "required": ["code", "message"], "properties": {"code": _STR, "message": _STR}},
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": _ref("ErrorBody")}},
+    "Status": {"type": "object", "required": ["status"], "properties": {"status": _STR}},
+}  # fmt: skip
+
+
+def _op(summary: str, responses: dict[str, Any], body: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "responses": responses, **extra}
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    return op
+
+
+def spec() -> dict[str, Any]:
+    article_errors = {k: _ERRORS[k] for k in ("400", "401", "413", "422", "503")}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "dedup-service", "version": "0.1.0",
+                 "description": "Near-duplicate and syndicated-copy detection for news articles."},
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+        "paths": {
+            "/v1/articles": {"post": _op(
+                "Index one article", {"201": _json(_ref("Verdict"), "indexed (new or replaced)"),
+                                      "200": _json(_ref("Verdict"), "already indexed with the same text"),
+                                      **article_errors},
+                _ref("Article"), parameters=[_LIMIT])},
+            "/v1/articles:batch": {"post": _op(
+                "Index several articles, one result each, in order", {"200": _json(_ref("Batch"), "per-item results"),
+                                                                      **article_errors},
+                {"type": "array", "items": _ref("Article")}, parameters=[_LIMIT])},
+            "/v1/check": {"post": _op(
+                "Match an article without indexing it", {"200": _json(_ref("Verdict"), "verdict"), **article_errors},
+                _ref("Article"), parameters=[_LIMIT])},
+            "/v1/articles/{id}": {
+                "get": _op("An indexed article and its current matches",
+                           {"200": _json(_ref("StoredArticle"), "found"), "404": _json(_ref("Error"), "unknown id"),
+                            "422": _ERRORS["422"], "503": _ERRORS["503"]},
+                           parameters=[_ID, _LIMIT, {"name": "include", "in": "query", "schema": {"enum": ["text"]}}]),
+                "delete": _op("Remove an article", {"204": {"description": "removed"},
+                                                    "404": _json(_ref("Error"), "unknown id"), "503": _ERRORS["503"]},
+                              parameters=[_ID]),
+            },
+            "/v1/clusters/{cluster_id}": {"get": _op(
+                "A story cluster", {"200": _json(_ref("Cluster"), "found"), "404": _json(_ref("Error"), "unknown"),
+                                    "503": _ERRORS["503"]},
+                parameters=[{"name": "cluster_id", "in": "path", "required": True, "schema": _STR}])},
+            "/v1/clusters": {"get": _op(
+                "Recently changed clusters", {"200": _json(_ref("ClusterList"), "clusters"), "422": _ERRORS["422"],
+                                              "503": _ERRORS["503"]},
+                parameters=[_LIMIT, {"name": "site", "in": "query", "schema": _STR},
+                            {"name": "agency", "in": "query", "schema": _STR},
+                            {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                            {"name": "min_size", "in": "query", "schema": {"type": "integer", "minimum": 1}}])},
+            "/v1/webhooks/ingest": {"post": _op(
+                "Signed feed delivery: one article, an array, or NDJSON",
+                {"200": _json(_ref("Batch"), "per-item results"), **article_errors,
+                 "404": _json(_ref("Error"), "webhook off"), "409": _json(_ref("Error"), "delivery in progress")},
+                _ref("Article"), security=[],
+                parameters=[{"name": h, "in": "header", "required": h != "X-Dedup-Delivery", "schema": _STR}
+                            for h in ("X-Dedup-Signature", "X-Dedup-Timestamp", "X-Dedup-Delivery")])},
+            "/healthz": {"get": _op("Liveness", {"200": _json(_ref("Status"), "alive")}, security=[])},
+            "/readyz": {"get": _op("Readiness: Redis reachable", {"200": _json(_ref("Status"), "ready"),
+                                                                  "503": _ERRORS["503"]}, security=[])},
+            "/metrics": {"get": _op("Prometheus metrics", {"200": {"description": "text exposition"}}, security=[])},
+            "/openapi.json": {"get": _op("This document", {"200": {"description": "OpenAPI 3.1"}}, security=[])},
+        },
+    }  # fmt: skip
