@@ -162,7 +162,9 @@ async def test_html_input_is_extracted(client: TestClient) -> None:
 
 
 async def test_concurrent_near_identical_posts_see_each_other(client: TestClient) -> None:
-    bodies = [{"id": f"r{i}", "text": AGENCY + f"\n\nUpdated {i}."} for i in range(8)]
+    """32 clients post copies of one story at once: every pair is linked one way or the
+    other, and all end in one cluster."""
+    bodies = [{"id": f"r{i}", "text": AGENCY + f"\n\nUpdated {i}."} for i in range(32)]
     results = await asyncio.gather(*(client.post("/v1/articles", json=b) for b in bodies))
     seen = {}
     for resp in results:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp.test_utils import TestClient
-from jsonschema import Draft202012Validator
-
 from conftest import FIXTURES
+from jsonschema import Draft202012Validator
 
 AGENCY = (FIXTURES / "agency_body.txt").read_text()
 
@@ -62,6 +61,8 @@ def test_every_route_of_the_app_is_documented() -> None:
     from dedup_service.openapi import spec
 
     app = create_app(Settings(redis_url="redis://127.0.0.1:1/0"))
-    served = {(r.method.lower(), r.resource.canonical) for r in app.router.routes() if r.resource and r.method != "HEAD"}
+    served = {
+        (r.method.lower(), r.resource.canonical) for r in app.router.routes() if r.resource and r.method != "HEAD"
+    }
     documented = {(m, p) for p, ops in spec()["paths"].items() for m in ops}
     assert served == documented

@@ -1,0 +1,34 @@
+"""Property-based API tests from the OpenAPI document (schemathesis): no input, however odd,
+gets a 5xx. Runs against a real ``dedup-service serve`` with its embedded Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from test_cli import _free_port, _serve
+
+from dedup_service.openapi import spec
+
+schema = schemathesis.openapi.from_dict(spec())
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    proc = _serve(Path(tmp_path_factory.mktemp("st")) / "data", port)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@schema.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_input_gets_a_server_error(case: schemathesis.Case, base_url: str) -> None:
+    response = case.call(base_url=base_url, timeout=10)
+    assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.status_code} {response.text}"
