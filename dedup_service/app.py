@@ -12,6 +12,7 @@ import orjson
 import redis.exceptions
 from aiohttp import web
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from . import routes
 from .config import Settings, retention_seconds
@@ -86,7 +87,15 @@ async def open_service(settings: Settings) -> AsyncIterator[Deduplicator]:
         server = EmbeddedRedis(settings.data_dir, settings.appendfsync)
         url = server.start()
         log.info("embedded redis-server at %s (data in %s)", url, settings.data_dir)
-    client = Redis.from_url(url, socket_timeout=settings.redis_timeout, socket_connect_timeout=settings.redis_timeout)
+    timeout = settings.redis_timeout
+    client: Redis | RedisCluster
+    if settings.redis_cluster:
+        client = RedisCluster.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        # learn the slot map before serving: many first requests at once must not race to do it
+        with contextlib.suppress(redis.exceptions.RedisError, OSError):
+            await client.initialize()
+    else:
+        client = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
     try:
         yield Deduplicator(RedisIndex(client, settings.key_prefix, settings.max_candidates), settings)
     finally:

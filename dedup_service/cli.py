@@ -32,6 +32,7 @@ _FLAG_HELP = {
     "host": "address to listen on",
     "port": "port to listen on",
     "redis_url": "external Redis (redis://host:port/db); unset: embedded redis-server",
+    "redis_cluster": "1: --redis-url is a node of a Redis Cluster",
     "data_dir": "where the embedded redis-server keeps its data",
     "appendfsync": "embedded Redis AOF fsync policy: always, everysec or no",
     "key_prefix": "prefix (and cluster hash tag) of every Redis key",

