@@ -16,7 +16,7 @@ from redis.asyncio.cluster import RedisCluster
 
 from . import routes
 from .config import Settings, retention_seconds
-from .constants import EXPIRE_BATCH
+from .constants import EXPIRE_BATCH, MAINTENANCE_INTERVAL
 from .embedded import EmbeddedRedis
 from .errors import DedupError, IndexUnavailable
 from .index import RedisIndex
@@ -110,25 +110,24 @@ async def _service_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
-async def _retention_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Sweep articles older than the retention window, oldest first, in small batches."""
+async def _maintenance_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Background upkeep: record verdicts a stopped service left pending, and sweep
+    articles older than the retention window, oldest first, in small batches."""
     settings = app[SETTINGS]
-    if settings.retention is None:
-        yield
-        return
-    window = retention_seconds(settings.retention)
+    window = retention_seconds(settings.retention) if settings.retention else None
     dedup = app[DEDUPLICATOR]
 
-    async def sweep() -> None:
+    async def upkeep() -> None:
         while True:
             try:
-                while await dedup.index.expire(time.time() - window, EXPIRE_BATCH) == EXPIRE_BATCH:
+                await dedup.repair()
+                while window and await dedup.index.expire(time.time() - window, EXPIRE_BATCH) == EXPIRE_BATCH:
                     pass
             except DedupError as exc:
-                log.warning("retention sweep skipped: %s", exc.message)
-            await asyncio.sleep(settings.retention_interval)
+                log.warning("maintenance skipped: %s", exc.message)
+            await asyncio.sleep(min(settings.retention_interval, MAINTENANCE_INTERVAL))
 
-    task = asyncio.create_task(sweep())
+    task = asyncio.create_task(upkeep())
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -144,6 +143,6 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[METRICS] = metrics
     app.cleanup_ctx.append(_service_ctx)
-    app.cleanup_ctx.append(_retention_ctx)
+    app.cleanup_ctx.append(_maintenance_ctx)
     routes.setup(app)
     return app

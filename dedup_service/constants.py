@@ -39,6 +39,7 @@ def key_layout(prefix: str) -> dict[str, str]:
         "recent": f"{tag}:r",  # zset: cluster id -> time of its last change
         "site": f"{tag}:s:",  # zset per site: line key -> stories that carried the line
         "ages": f"{tag}:t",  # zset: internal id -> ingest time, for retention
+        "pending": f"{tag}:p",  # zset: external id -> ingest time, verdict not yet recorded
         "delivery": f"{tag}:w:",  # string per webhook delivery id: the answer it got
     }
 
@@ -71,3 +72,7 @@ DELIVERY_PENDING_TTL = 300
 
 # retention: articles removed per script call, so Redis is never blocked for long
 EXPIRE_BATCH = 200
+# an ingest's verdict is recorded right after its index write; one still missing after
+# this many seconds belongs to a service that stopped in between, and the sweep redoes it
+PENDING_GRACE = 30.0
+MAINTENANCE_INTERVAL = 10.0

@@ -171,6 +171,11 @@ class RedisIndex:
         """Remove up to ``at_most`` articles ingested before ``cutoff`` (Unix seconds)."""
         return int(await self._call("expire", repr(cutoff), repr(time.time()), at_most))
 
+    async def pending(self, cutoff: float, at_most: int) -> list[str]:
+        """Articles indexed before ``cutoff`` whose candidates were never verified and linked
+        (the service stopped between the two calls of an ingest)."""
+        return [_text(x) for x in await self._call("pending", repr(cutoff), at_most)]
+
     async def site_line_counts(self, site: str, line_keys: Sequence[bytes]) -> list[int]:
         """For each line, how many distinct stories of ``site`` have carried it."""
         if not line_keys:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -19,7 +20,7 @@ from .errors import DedupError, InvalidField, NotFound
 from .extract import extract_html
 from .features import Facts
 from .fingerprint import Fingerprint, Fingerprinter
-from .index import Found, RedisIndex
+from .index import Found, RedisIndex, Stored
 from .models import Article, Match, Relation, Verdict
 from .normalize import Line, split_lines
 
@@ -136,7 +137,8 @@ class Deduplicator:
             site = prep.article.site
             # a line counts towards chrome once per story of the site, not once per copy
             new_story = site is not None and not any(cand.meta.get("site") == site for cand in copies)
-            if copies or new_story:
+            # with candidates the index holds the article as pending until this call
+            if copies or new_story or result.found.candidates:
                 cluster_id = await self.index.finish(
                     result.iid,
                     [cand.iid for cand in copies],
@@ -176,9 +178,27 @@ class Deduplicator:
         if stored is None:
             raise NotFound(f"no article with id {article_id!r}")
         art = stored.article
+        return StoredView(art.id, art.cluster_id, art.meta, self._stored_matches(stored, limit), stored.text)
+
+    def _stored_matches(self, stored: Stored, limit: int) -> list[Match]:
+        """Matches of an indexed article, verified from what the index keeps of it."""
+        art = stored.article
         fp = Fingerprint(stored.text, art.signature, b"", b"", art.text_hash, art.facts)
-        found = replace(stored.found, searched_anchors=art.anchors)
-        return StoredView(art.id, art.cluster_id, art.meta, self._verify(fp, found, limit), stored.text)
+        return self._verify(fp, replace(stored.found, searched_anchors=art.anchors), limit)
+
+    async def repair(self, older_than: float = c.PENDING_GRACE, at_most: int = 100) -> int:
+        """Record the verdicts that a stopped service never recorded: verify each pending
+        article's candidates again and link its copies. Returns how many were repaired."""
+        repaired = 0
+        for article_id in await self.index.pending(time.time() - older_than, at_most):
+            stored = await self.index.get(article_id)
+            if stored is None:
+                continue
+            by_id = {cand.id: cand.iid for cand in stored.found.candidates}
+            matches = self._stored_matches(stored, c.MAX_MATCH_LIMIT)
+            await self.index.finish(stored.article.iid, [by_id[m.id] for m in matches if m.relation in COPY_RELATIONS])
+            repaired += 1
+        return repaired
 
     async def delete(self, article_id: str) -> None:
         if not await self.index.delete(article_id):

@@ -38,3 +38,26 @@ async def test_redis_outage_gives_503_and_recovers(tmp_path: Path) -> None:
             assert [m["id"] for m in (await resp.json())["matches"]] == ["kept"]
         finally:
             server.stop()
+
+
+async def test_a_verdict_left_pending_by_a_stopped_service_is_repaired(
+    aiohttp_client,  # type: ignore[no-untyped-def]
+    settings: Settings,
+) -> None:
+    """The index write and the copy links are two calls; if the service stops in between,
+    the article is pending and the next service's sweep links it into its cluster."""
+    from dedup_service.app import open_service
+    from dedup_service.models import Article
+
+    body = (" ".join(f"token{i}" for i in range(200)) + "\n") * 1
+    async with open_service(settings) as dedup:
+        first = await dedup.ingest(Article(id="a", text=body))
+        # an ingest cut short after its index write: no verification, no links
+        prep = await dedup._prepare(Article(id="b", text=body + "one more line at the end of the copy"))
+        cut = await dedup.index.upsert("b", prep.fingerprint, prep.meta)
+        assert cut.found.candidates and cut.cluster_id != first.cluster_id
+        assert await dedup.repair(older_than=3600) == 0  # not yet past the grace period
+        assert await dedup.repair(older_than=0) == 1
+        assert await dedup.repair(older_than=0) == 0  # recorded now: nothing left pending
+        clusters = await dedup.index.clusters(["a", "b"])
+        assert clusters[0] == clusters[1]

@@ -8,7 +8,7 @@
 -- z cleaned text (zlib).
 local IDS = KEYS[1]
 local BASE = string.sub(IDS, 1, #IDS - 3)
-local SEQ, CSEQ, RECENT, AGES = BASE .. 'seq', BASE .. 'cseq', BASE .. 'r', BASE .. 't'
+local SEQ, CSEQ, RECENT, AGES, PENDING = BASE .. 'seq', BASE .. 'cseq', BASE .. 'r', BASE .. 't', BASE .. 'p'
 local P_DOC, P_BAND, P_ANCHOR = BASE .. 'd:', BASE .. 'b:', BASE .. 'a:'
 local P_LINK, P_CL, P_SITE = BASE .. 'l:', BASE .. 'c:', BASE .. 's:'
 local CMD = ARGV[1]
@@ -120,6 +120,7 @@ local function remove(iid, now)
   redis.call('DEL', P_LINK .. iid, doc)
   redis.call('HDEL', IDS, d[1])
   redis.call('ZREM', AGES, iid)
+  redis.call('ZREM', PENDING, d[1])
   redis.call('SREM', P_CL .. cid, iid)
   if redis.call('EXISTS', P_CL .. cid) == 0 then
     redis.call('ZREM', RECENT, cid)
@@ -186,6 +187,9 @@ if CMD == 'upsert' then
   redis.call('HSET', IDS, ext, iid)
   redis.call('ZADD', AGES, now, iid)
   redis.call('SADD', P_CL .. cid, iid)
+  -- candidates to verify: until 'finish' records the verdict, the article is pending, so a
+  -- crash between the two calls is repaired by the sweep ('pending')
+  if #found[2] > 0 then redis.call('ZADD', PENDING, now, ext) end
   return {status, iid, cid, found[1], found[2]}
 
 elseif CMD == 'check' then
@@ -228,7 +232,13 @@ elseif CMD == 'finish' then
   end
   local others = {}
   for k = 7 + n_lines, #ARGV do others[#others + 1] = ARGV[k] end
+  local ext = redis.call('HGET', P_DOC .. iid, 'x')
+  if ext then redis.call('ZREM', PENDING, ext) end
   return link(iid, others, now)
+
+elseif CMD == 'pending' then
+  -- 2 cutoff, 3 at most: external ids of articles whose verdict was never recorded
+  return redis.call('ZRANGEBYSCORE', PENDING, '-inf', '(' .. ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
 
 elseif CMD == 'site_lines' then
   -- 2 site statistics key suffix, 3.. line keys: how many stories of the site had each line
