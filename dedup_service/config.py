@@ -38,6 +38,8 @@ class Settings:
     max_body_bytes: int = c.DEFAULT_MAX_BODY_BYTES
     max_candidates: int = c.DEFAULT_MAX_CANDIDATES
     redis_timeout: float = 5.0
+    # seconds a client may take to send its request body
+    read_timeout: float = 30.0
     max_batch: int = 1000
     # comma-separated keys or a file of keys; unset: the API is open
     api_keys: str | None = None
@@ -73,6 +75,8 @@ class Settings:
             retention_seconds(self.retention)
         if self.retention_interval <= 0:
             raise ConfigError("retention_interval must be positive")
+        if self.read_timeout <= 0:
+            raise ConfigError("read_timeout must be positive")
         if self.max_batch < 1:
             raise ConfigError("max_batch must be positive")
         if self.webhook_window <= 0:

@@ -19,6 +19,8 @@ MAX_MATCH_LIMIT = 1000
 # candidates fetched per query; buckets of boilerplate-only texts can grow without bound
 DEFAULT_MAX_CANDIDATES = 2000
 MAX_ID_LENGTH = 256
+# longest text or html accepted (a long feature is about 100k characters)
+MAX_TEXT_CHARS = 1_000_000
 # texts longer than this (about 30k words, >10 ms of work) are fingerprinted in a thread
 # so that the event loop keeps serving other requests
 EXECUTOR_TEXT_CHARS = 200_000

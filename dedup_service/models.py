@@ -103,6 +103,8 @@ def parse_article(obj: Any) -> Article:
     body_field, body = ("text", text) if text is not None else ("html", html)
     if not (body or "").strip():
         raise InvalidField(body_field, "must not be empty")
+    if len(body or "") > c.MAX_TEXT_CHARS:
+        raise InvalidField(body_field, f"longer than {c.MAX_TEXT_CHARS} characters")
     article_id = _optional_str(obj, "id", c.MAX_ID_LENGTH)
     if article_id is not None and not article_id.strip():
         raise InvalidField("id", "must not be empty")

@@ -21,6 +21,7 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 _ERRORS = {
     "400": _json(_ref("Error"), "malformed body"),
     "401": _json(_ref("Error"), "missing or unknown API key"),
+    "408": _json(_ref("Error"), "the body did not arrive within the read timeout"),
     "413": _json(_ref("Error"), "body or batch too large"),
     "422": _json(_ref("Error"), "a field is missing, empty or of the wrong type; the message names it"),
     "503": _json(_ref("Error"), "Redis unreachable; retry after Retry-After seconds"),
@@ -121,7 +122,7 @@ def _op(summary: str, responses: dict[str, Any], body: dict[str, Any] | None = N
 
 
 def spec() -> dict[str, Any]:
-    article_errors = {k: _ERRORS[k] for k in ("400", "401", "413", "422", "503")}
+    article_errors = {k: _ERRORS[k] for k in ("400", "401", "408", "413", "422", "503")}
     return {
         "openapi": "3.1.0",
         "info": {"title": "dedup-service", "version": "0.1.0",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from datetime import UTC, datetime
@@ -13,7 +14,15 @@ from aiohttp import web
 from . import constants as c
 from . import openapi
 from .config import Settings
-from .errors import DedupError, DeliveryInProgress, InvalidField, InvalidInput, NotFound, PayloadTooLarge
+from .errors import (
+    DedupError,
+    DeliveryInProgress,
+    InvalidField,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    RequestTimeout,
+)
 from .models import Article, Verdict, parse_article
 from .observability import Metrics
 from .security import verify_delivery
@@ -48,8 +57,17 @@ def _limit(request: web.Request, default: int = c.DEFAULT_MATCH_LIMIT) -> int:
     return _int_param(request, "limit", default, 1, c.MAX_MATCH_LIMIT)
 
 
+async def _read(request: web.Request) -> bytes:
+    """The body, within the read timeout: a stuck or trickling client does not hold a slot."""
+    timeout = request.app[SETTINGS].read_timeout
+    try:
+        return await asyncio.wait_for(request.read(), timeout)
+    except TimeoutError:
+        raise RequestTimeout(f"the request body did not arrive within {timeout:g} s") from None
+
+
 async def _json_body(request: web.Request) -> Any:
-    raw = await request.read()
+    raw = await _read(request)
     if not raw.strip():
         raise InvalidInput("request body is empty; send a JSON object")
     try:
@@ -113,7 +131,7 @@ async def webhook_ingest(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     if not settings.webhook_secret:
         raise NotFound("the ingest webhook is off: set DEDUP_WEBHOOK_SECRET")
-    body = await request.read()
+    body = await _read(request)
     headers = request.headers
     verify_delivery(settings.webhook_secret, headers.get("X-Dedup-Signature"), headers.get("X-Dedup-Timestamp"),
                     body, time.time(), settings.webhook_window)  # fmt: skip

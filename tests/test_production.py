@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import time
 from collections.abc import AsyncIterator
@@ -19,8 +21,10 @@ AGENCY = (FIXTURES / "agency_body.txt").read_text()
 SECRET = "s3cret"
 
 
-@pytest.fixture
-async def secured(aiohttp_client, settings: Settings) -> AsyncIterator[TestClient]:  # type: ignore[no-untyped-def]
+@pytest.fixture(params=["single", "cluster"])
+async def secured(request: pytest.FixtureRequest, aiohttp_client, settings: Settings) -> AsyncIterator[TestClient]:  # type: ignore[no-untyped-def]
+    if request.param == "cluster":
+        settings = replace(settings, redis_url=request.getfixturevalue("cluster_url"), redis_cluster=True)
     app = create_app(replace(settings, api_keys="k1,k2", webhook_secret=SECRET, max_batch=5))
     yield await aiohttp_client(app)
 
@@ -105,3 +109,22 @@ def test_api_keys_from_a_file(tmp_path: Path) -> None:
     assert parse_api_keys(str(keys)) == {"alpha", "beta"}
     assert parse_api_keys("a, b") == {"a", "b"}
     assert parse_api_keys(None) == frozenset()
+
+
+async def test_a_trickling_client_times_out_with_408(aiohttp_client, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    client = await aiohttp_client(create_app(replace(settings, read_timeout=0.3)))
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    writer.write(b"POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: 100\r\n\r\n{\"text\": ")  # fmt: skip
+    await writer.drain()
+    head = await asyncio.wait_for(reader.read(4096), 5)
+    writer.close()
+    assert head.startswith(b"HTTP/1.1 408") and b"request_timeout" in head
+
+
+async def test_overlong_text_is_422(client: TestClient) -> None:
+    from dedup_service.constants import MAX_TEXT_CHARS
+
+    body = b'{"text": "' + b"a" * (MAX_TEXT_CHARS + 1) + b'"}'
+    resp = await client.post("/v1/check", data=io.BytesIO(body), headers={"Content-Type": "application/json"})
+    assert resp.status == 422 and "longer than" in (await resp.json())["error"]["message"]
