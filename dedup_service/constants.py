@@ -78,3 +78,6 @@ EXPIRE_BATCH = 200
 # this many seconds belongs to a service that stopped in between, and the sweep redoes it
 PENDING_GRACE = 30.0
 MAINTENANCE_INTERVAL = 10.0
+# articles per upsert script call in a batch: one round trip each, and Redis is never
+# blocked for more than a few milliseconds
+UPSERT_CHUNK = 50

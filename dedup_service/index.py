@@ -56,6 +56,16 @@ class Found:
 
 
 @dataclass(frozen=True, slots=True)
+class Finish:
+    """The verdict to record for one indexed article: its copies, and its site's lines."""
+
+    iid: str
+    links: Sequence[str]
+    site: str | None = None
+    line_keys: Sequence[bytes] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class UpsertResult:
     status: str  # created | replaced | unchanged
     iid: str
@@ -135,23 +145,23 @@ class RedisIndex:
         return await _guard(lambda: self._script(keys=self._keys, args=[command, *args]))
 
     async def upsert(self, article_id: str, fp: Fingerprint, meta: dict[str, str]) -> UpsertResult:
-        status, iid, cid, searched, rows = await self._call(
-            "upsert",
-            article_id,
-            fp.signature.to_bytes(),
-            fp.bands,
-            fp.anchors,
-            fp.text_hash,
-            fp.signature.size,
-            orjson.dumps(meta),
-            _u32(fp.facts.figures),
-            _u32(fp.facts.names),
-            _u32(fp.facts.vocabulary),
-            zlib.compress(fp.text.encode("utf-8"), 1),
-            repr(time.time()),
-            *self._search,
-        )
-        return UpsertResult(_text(status), _text(iid), _text(cid), Found.from_reply(searched, rows))
+        return (await self.upsert_many([(article_id, fp, meta)]))[0]
+
+    async def upsert_many(self, items: Sequence[tuple[str, Fingerprint, dict[str, str]]]) -> list[UpsertResult]:
+        """Index articles in order, UPSERT_CHUNK per script call (each call is atomic and a
+        later article sees the earlier ones); one round trip per chunk."""
+        out: list[UpsertResult] = []
+        for start in range(0, len(items), c.UPSERT_CHUNK):
+            args: list[Any] = []
+            for article_id, fp, meta in items[start : start + c.UPSERT_CHUNK]:
+                args += [
+                    article_id, fp.signature.to_bytes(), fp.bands, fp.anchors, fp.text_hash, fp.signature.size,
+                    orjson.dumps(meta), _u32(fp.facts.figures), _u32(fp.facts.names), _u32(fp.facts.vocabulary),
+                    zlib.compress(fp.text.encode("utf-8"), 1),
+                ]  # fmt: skip
+            for status, iid, cid, searched, rows in await self._call("upsert", repr(time.time()), *self._search, *args):
+                out.append(UpsertResult(_text(status), _text(iid), _text(cid), Found.from_reply(searched, rows)))
+        return out
 
     async def query(self, fp: Fingerprint, exclude_id: str | None = None) -> Found:
         return Found.from_reply(*await self._call("check", exclude_id or "", fp.bands, fp.anchors, *self._search))
@@ -178,21 +188,31 @@ class RedisIndex:
 
     async def site_line_counts(self, site: str, line_keys: Sequence[bytes]) -> list[int]:
         """For each line, how many distinct stories of ``site`` have carried it."""
-        if not line_keys:
+        return (await self.site_line_counts_many([(site, line_keys)]))[0]
+
+    async def site_line_counts_many(self, items: Sequence[tuple[str, Sequence[bytes]]]) -> list[list[int]]:
+        args: list[Any] = []
+        for site, keys in items:
+            args += [site_key(site), len(keys), *keys]
+        if not items:
             return []
-        return [int(float(x)) for x in await self._call("site_lines", site_key(site), *line_keys)]
+        return [[int(float(x)) for x in counts] for counts in await self._call("site_lines", *args)]
 
     async def finish(
         self, iid: str, links: Sequence[str], site: str | None = None, line_keys: Sequence[bytes] = ()
     ) -> str | None:
-        """Count the article's lines for its site (when given) and link it to verified copies,
-        merging their clusters; returns the article's cluster id (None if it is gone)."""
-        lines = list(line_keys) if site else []
-        cid = await self._call(
-            "finish", iid, repr(time.time()), site_key(site) if site else "", c.SITE_LINES_KEPT,
-            len(lines), *lines, *links,
-        )  # fmt: skip
-        return None if cid is None else _text(cid)
+        return (await self.finish_many([Finish(iid, links, site, line_keys)]))[0]
+
+    async def finish_many(self, items: Sequence[Finish]) -> list[str | None]:
+        """Record verdicts: count each article's lines for its site (when given), link it to
+        its verified copies, merging their clusters; returns the cluster ids (None if gone)."""
+        if not items:
+            return []
+        args: list[Any] = [repr(time.time()), c.SITE_LINES_KEPT]
+        for f in items:
+            lines = list(f.line_keys) if f.site else []
+            args += [f.iid, site_key(f.site) if f.site else "", len(lines), *lines, len(f.links), *f.links]
+        return [None if cid is None else _text(cid) for cid in await self._call("finish", *args)]
 
     def _delivery_key(self, delivery: str) -> str:
         return self._base + "w:" + xxhash.xxh3_128_hexdigest(delivery.encode())

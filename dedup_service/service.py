@@ -20,7 +20,7 @@ from .errors import DedupError, InvalidField, NotFound
 from .extract import extract_html
 from .features import Facts
 from .fingerprint import Fingerprint, Fingerprinter
-from .index import Found, RedisIndex, Stored
+from .index import Finish, Found, RedisIndex, Stored
 from .models import Article, Match, Relation, Verdict
 from .normalize import Line, split_lines
 
@@ -89,7 +89,9 @@ class Deduplicator:
         )
         self.fingerprinter = Fingerprinter(settings.num_perm, settings.shingle_size, settings.threshold, settings.seed)
 
-    async def _prepare(self, article: Article) -> Prepared:
+    @staticmethod
+    def _lines(article: Article) -> tuple[Article, list[Line], str]:
+        """Extract (for html) and split into lines; errors name the body's field."""
         field = "text"
         if article.html is not None:
             field = "html"
@@ -105,66 +107,104 @@ class Deduplicator:
         lines = split_lines(article.text or "")
         if not lines:
             raise InvalidField(field, "no article text found" if field == "html" else "contains no words")
-        kept = lines
-        if article.site:
-            counts = await self.index.site_line_counts(article.site, [line.key for line in lines])
-            kept = [ln for ln, n in zip(lines, counts, strict=True) if n < self.settings.chrome_min_stories]
-            kept = kept or lines  # a text made only of known chrome is still itself
-        if sum(len(line.text) for line in kept) > c.EXECUTOR_TEXT_CHARS:
+        return article, lines, field
+
+    async def _prepare_many(self, articles: Sequence[Article]) -> list[Prepared | DedupError]:
+        """Lines, site chrome (one Redis call for all articles with a site) and fingerprints."""
+        staged: list[tuple[Article, list[Line], str] | DedupError] = []
+        for article in articles:
+            try:
+                staged.append(self._lines(article))
+            except DedupError as exc:
+                staged.append(exc)
+        with_site = [st for st in staged if not isinstance(st, DedupError) and st[0].site]
+        counts = await self.index.site_line_counts_many(
+            [(a.site or "", [ln.key for ln in lines]) for a, lines, _ in with_site]
+        )
+        chrome_counts = {id(st): n for st, n in zip(with_site, counts, strict=True)}
+        out: list[Prepared | DedupError] = []
+        for st in staged:
+            if isinstance(st, DedupError):
+                out.append(st)
+                continue
+            article, lines, field = st
+            kept = lines
+            if id(st) in chrome_counts:
+                limit = self.settings.chrome_min_stories
+                kept = [ln for ln, n in zip(lines, chrome_counts[id(st)], strict=True) if n < limit]
+                kept = kept or lines  # a text made only of known chrome is still itself
+            try:
+                fp = await self._fingerprint(kept, field)
+            except DedupError as exc:
+                out.append(exc)
+                continue
+            meta = article.meta()
+            if agency := detect((line.text for line in lines), article.source):
+                meta["agency"] = agency
+            out.append(Prepared(article, lines, fp, meta))
+        return out
+
+    async def _fingerprint(self, lines: list[Line], field: str) -> Fingerprint:
+        if sum(len(line.text) for line in lines) > c.EXECUTOR_TEXT_CHARS:
             # long texts cost milliseconds of numpy work: keep the event loop serving
-            loop = asyncio.get_running_loop()
-            fp = await loop.run_in_executor(None, self.fingerprinter, kept, field)
-        else:
-            fp = self.fingerprinter(kept, field)
-        meta = article.meta()
-        agency = detect((line.text for line in lines), article.source)
-        if agency:
-            meta["agency"] = agency
-        return Prepared(article, lines, fp, meta)
+            return await asyncio.get_running_loop().run_in_executor(None, self.fingerprinter, lines, field)
+        return self.fingerprinter(lines, field)
+
+    async def _prepare(self, article: Article) -> Prepared:
+        prep = (await self._prepare_many([article]))[0]
+        if isinstance(prep, DedupError):
+            raise prep
+        return prep
 
     def _verify(self, fp: Fingerprint, found: Found, limit: int) -> list[Match]:
         return verify(fp, found.candidates, found.searched_anchors, self.thresholds)[:limit]
 
     async def ingest(self, article: Article, limit: int = c.DEFAULT_MATCH_LIMIT) -> Verdict:
-        prep = await self._prepare(article)
-        article_id = article.id or uuid.uuid4().hex
-        result = await self.index.upsert(article_id, prep.fingerprint, prep.meta)
-        matches = verify(prep.fingerprint, result.found.candidates, result.found.searched_anchors, self.thresholds)
-        cluster_id = result.cluster_id
-        if result.status != "unchanged":
-            by_id = {cand.id: cand for cand in result.found.candidates}
+        result = (await self.ingest_batch([article], limit))[0]
+        if isinstance(result, DedupError):
+            raise result
+        return result
+
+    async def ingest_batch(
+        self, items: Sequence[Article | DedupError], limit: int = c.DEFAULT_MATCH_LIMIT
+    ) -> list[Verdict | DedupError]:
+        """Index items in order (so "first seen" follows the batch), in three Redis calls
+        whatever the batch size (site chrome, index writes in chunks, verdicts); a bad item
+        gets its own error and does not stop the others. Redis going away fails the batch
+        (503): what was written stays, and re-sending is safe for items with an ``id``."""
+        articles = [item for item in items if not isinstance(item, DedupError)]
+        prepared = await self._prepare_many(articles)
+        ready = [p for p in prepared if not isinstance(p, DedupError)]
+        ids = [p.article.id or uuid.uuid4().hex for p in ready]
+        results = await self.index.upsert_many([(i, p.fingerprint, p.meta) for i, p in zip(ids, ready, strict=True)])
+        verdicts: list[Verdict] = []
+        finishes: list[tuple[int, Finish]] = []
+        for article_id, prep, result in zip(ids, ready, results, strict=True):
+            found = result.found
+            matches = verify(prep.fingerprint, found.candidates, found.searched_anchors, self.thresholds)
+            verdicts.append(Verdict(article_id, overall_relation(matches), matches[:limit], result.cluster_id,
+                                    result.status))  # fmt: skip
+            if result.status == "unchanged":
+                continue
+            by_id = {cand.id: cand for cand in found.candidates}
             copies = [by_id[m.id] for m in matches if m.relation in COPY_RELATIONS]
             site = prep.article.site
             # a line counts towards chrome once per story of the site, not once per copy
             new_story = site is not None and not any(cand.meta.get("site") == site for cand in copies)
             # with candidates the index holds the article as pending until this call
-            if copies or new_story or result.found.candidates:
-                cluster_id = await self.index.finish(
-                    result.iid,
-                    [cand.iid for cand in copies],
-                    site if new_story else None,
-                    [line.key for line in prep.lines],
-                ) or cluster_id  # fmt: skip
-        return Verdict(article_id, overall_relation(matches), matches[:limit], cluster_id, result.status)
-
-    async def ingest_batch(
-        self, items: Sequence[Article | DedupError], limit: int = c.DEFAULT_MATCH_LIMIT
-    ) -> list[Verdict | DedupError]:
-        """Each item in order (so "first seen" follows the batch); a bad item gets its own
-        error and does not stop the others. Redis going away stops the batch (503): what was
-        indexed before stays, and re-sending the batch is safe for items with an ``id``."""
-        out: list[Verdict | DedupError] = []
-        for item in items:
-            if isinstance(item, DedupError):
-                out.append(item)
-                continue
-            try:
-                out.append(await self.ingest(item, limit))
-            except DedupError as exc:
-                if exc.status >= 500:
-                    raise
-                out.append(exc)
-        return out
+            if copies or new_story or found.candidates:
+                lines = [line.key for line in prep.lines]
+                finishes.append(
+                    (len(verdicts) - 1, Finish(result.iid, [c.iid for c in copies], site if new_story else None, lines))
+                )
+        cluster_ids = await self.index.finish_many([f for _, f in finishes])
+        for (pos, _), cid in zip(finishes, cluster_ids, strict=True):
+            if cid is not None:
+                verdicts[pos] = replace(verdicts[pos], cluster_id=cid)
+        # put verdicts and errors back in the order of the items
+        done = iter(verdicts)
+        per_article = iter(p if isinstance(p, DedupError) else next(done) for p in prepared)
+        return [item if isinstance(item, DedupError) else next(per_article) for item in items]
 
     async def check(self, article: Article, limit: int = c.DEFAULT_MATCH_LIMIT) -> Verdict:
         prep = await self._prepare(article)

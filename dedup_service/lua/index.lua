@@ -163,12 +163,9 @@ local function link(iid, others, now)
   return best
 end
 
-if CMD == 'upsert' then
-  -- 2 external id, 3 signature, 4 bands, 5 anchors, 6 text hash, 7 shingle count,
-  -- 8 metadata, 9 figures, 10 names, 11 vocabulary, 12 cleaned text, 13 now,
-  -- 14 max candidates, 15 min shared anchors, 16 max anchor postings
-  local ext, bands, anchors, th, now = ARGV[2], ARGV[4], ARGV[5], ARGV[6], ARGV[13]
-  local max_cand, min_shared, max_post = tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])
+-- Index one article (its 11 fields start at ARGV[k]); same id and text: nothing changes.
+local function upsert_one(k, now, max_cand, min_shared, max_post)
+  local ext, bands, anchors, th = ARGV[k], ARGV[k + 2], ARGV[k + 3], ARGV[k + 4]
   local iid = redis.call('HGET', IDS, ext)
   if iid then
     local d = redis.call('HMGET', P_DOC .. iid, 't', 'c')
@@ -182,8 +179,9 @@ if CMD == 'upsert' then
   iid = tostring(redis.call('INCR', SEQ))
   local cid = new_cluster(now)
   local found = candidates(bands, anchors, iid, iid, max_cand, min_shared, max_post)
-  redis.call('HSET', P_DOC .. iid, 'x', ext, 's', ARGV[3], 'n', ARGV[7], 't', th, 'm', ARGV[8],
-    'c', cid, 'i', now, 'b', bands, 'a', anchors, 'f', ARGV[9], 'e', ARGV[10], 'v', ARGV[11], 'z', ARGV[12])
+  redis.call('HSET', P_DOC .. iid, 'x', ext, 's', ARGV[k + 1], 'n', ARGV[k + 5], 't', th, 'm', ARGV[k + 6],
+    'c', cid, 'i', now, 'b', bands, 'a', anchors, 'f', ARGV[k + 7], 'e', ARGV[k + 8], 'v', ARGV[k + 9],
+    'z', ARGV[k + 10])
   redis.call('HSET', IDS, ext, iid)
   redis.call('ZADD', AGES, now, iid)
   redis.call('SADD', P_CL .. cid, iid)
@@ -191,6 +189,17 @@ if CMD == 'upsert' then
   -- crash between the two calls is repaired by the sweep ('pending')
   if #found[2] > 0 then redis.call('ZADD', PENDING, now, ext) end
   return {status, iid, cid, found[1], found[2]}
+end
+
+if CMD == 'upsert' then
+  -- 2 now, 3 max candidates, 4 min shared anchors, 5 max anchor postings, then 11 fields
+  -- per article, in order: external id, signature, bands, anchors, text hash, shingle
+  -- count, metadata, figures, names, vocabulary, cleaned text. Articles are indexed in
+  -- order, so a later one sees the earlier ones as candidates.
+  local now, max_cand, min_shared, max_post = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+  local out = {}
+  for k = 6, #ARGV, 11 do out[#out + 1] = upsert_one(k, now, max_cand, min_shared, max_post) end
+  return out
 
 elseif CMD == 'check' then
   -- 2 external id to leave out (or ''), 3 bands, 4 anchors, 5 max candidates,
@@ -220,30 +229,44 @@ elseif CMD == 'expire' then
   return #old
 
 elseif CMD == 'finish' then
-  -- 2 internal id, 3 now, 4 site statistics key suffix ('' for none), 5 max lines kept
-  -- per site, 6 number L of line keys, 7..6+L line keys, then ids to link to.
-  -- Counts each line once more for its site, then links; returns the cluster id.
-  local iid, now, site, cap, n_lines = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
-  if site ~= '' then
-    local key = P_SITE .. site
-    for k = 7, 6 + n_lines do redis.call('ZINCRBY', key, 1, ARGV[k]) end
-    local size = redis.call('ZCARD', key)
-    if size > cap then redis.call('ZREMRANGEBYRANK', key, 0, size - cap - 1) end
+  -- 2 now, 3 max lines kept per site, then per article: internal id, site statistics key
+  -- suffix ('' for none), L, L line keys, N, N internal ids to link to. Counts each line
+  -- once more for its site, links, and clears the pending mark; returns the cluster ids.
+  local now, cap = ARGV[2], tonumber(ARGV[3])
+  local out, k = {}, 4
+  while k <= #ARGV do
+    local iid, site, n_lines = ARGV[k], ARGV[k + 1], tonumber(ARGV[k + 2])
+    k = k + 3
+    if site ~= '' then
+      local key = P_SITE .. site
+      for j = k, k + n_lines - 1 do redis.call('ZINCRBY', key, 1, ARGV[j]) end
+      local size = redis.call('ZCARD', key)
+      if size > cap then redis.call('ZREMRANGEBYRANK', key, 0, size - cap - 1) end
+    end
+    k = k + n_lines
+    local n_links, others = tonumber(ARGV[k]), {}
+    for j = k + 1, k + n_links do others[#others + 1] = ARGV[j] end
+    k = k + n_links + 1
+    local ext = redis.call('HGET', P_DOC .. iid, 'x')
+    if ext then redis.call('ZREM', PENDING, ext) end
+    out[#out + 1] = link(iid, others, now)
   end
-  local others = {}
-  for k = 7 + n_lines, #ARGV do others[#others + 1] = ARGV[k] end
-  local ext = redis.call('HGET', P_DOC .. iid, 'x')
-  if ext then redis.call('ZREM', PENDING, ext) end
-  return link(iid, others, now)
+  return out
 
 elseif CMD == 'pending' then
   -- 2 cutoff, 3 at most: external ids of articles whose verdict was never recorded
   return redis.call('ZRANGEBYSCORE', PENDING, '-inf', '(' .. ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
 
 elseif CMD == 'site_lines' then
-  -- 2 site statistics key suffix, 3.. line keys: how many stories of the site had each line
-  local out = {}
-  for k = 3, #ARGV do out[#out + 1] = redis.call('ZSCORE', P_SITE .. ARGV[2], ARGV[k]) or 0 end
+  -- per article: site statistics key suffix, L, L line keys. For each article, how many
+  -- stories of its site carried each line.
+  local out, k = {}, 2
+  while k <= #ARGV do
+    local key, n, counts = P_SITE .. ARGV[k], tonumber(ARGV[k + 1]), {}
+    for j = k + 2, k + 1 + n do counts[#counts + 1] = redis.call('ZSCORE', key, ARGV[j]) or 0 end
+    out[#out + 1] = counts
+    k = k + 2 + n
+  end
   return out
 
 elseif CMD == 'clusters' then
