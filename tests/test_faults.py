@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
 
 from dedup_service import Settings, create_app
-from dedup_service.embedded import EmbeddedRedis
+from dedup_service.embedded import EmbeddedCluster, EmbeddedRedis
 
 TEXT = " ".join(f"token{i}" for i in range(120))
 
@@ -61,3 +62,27 @@ async def test_a_verdict_left_pending_by_a_stopped_service_is_repaired(
         assert await dedup.repair(older_than=0) == 0  # recorded now: nothing left pending
         clusters = await dedup.index.clusters(["a", "b"])
         assert clusters[0] == clusters[1]
+
+
+async def test_cluster_outage_gives_503_and_recovers(tmp_path: Path) -> None:
+    """The same on a local 3-node Redis Cluster: every node stopped, then restarted."""
+    cluster = EmbeddedCluster(tmp_path / "cluster")
+    url = cluster.start()
+    settings = Settings(redis_url=url, redis_cluster=True, redis_timeout=1.0)
+    try:
+        async with TestClient(TestServer(create_app(settings))) as client:
+            assert (await client.post("/v1/articles", json={"id": "kept", "text": TEXT})).status == 201
+            cluster.stop()
+            for method, path, body in [("POST", "/v1/articles", {"text": TEXT}), ("GET", "/readyz", None)]:
+                resp = await client.request(method, path, json=body)
+                assert resp.status == 503, path
+                assert (await resp.json())["error"]["code"] == "index_unavailable"
+            cluster.start()
+            for _ in range(50):  # the client finds the nodes again on its own
+                if (await client.get("/readyz")).status == 200:
+                    break
+                await asyncio.sleep(0.2)
+            resp = await client.post("/v1/check", json={"text": TEXT})
+            assert resp.status == 200 and [m["id"] for m in (await resp.json())["matches"]] == ["kept"]
+    finally:
+        cluster.stop()
