@@ -176,8 +176,12 @@ def verify(
         relation, sim, cont = relate(query, cand, sim, searched_anchors, thresholds)
         if relation is not None:
             matches.append(Match(cand.id, sim, cont, relation, cand.cluster_id, cand.meta))
-    matches.sort(key=lambda m: (_RANK[m.relation], -m.similarity, m.id))
-    return matches
+    return sort_matches(matches)
+
+
+def sort_matches(matches: list[Match]) -> list[Match]:
+    """Copies first, then related texts, each by similarity (ties by id, for stable answers)."""
+    return sorted(matches, key=lambda m: (_RANK[m.relation], -m.similarity, m.id))
 
 
 def overall_relation(matches: Sequence[Match]) -> Relation:

@@ -61,6 +61,19 @@ class Found:
 
 
 @dataclass(frozen=True, slots=True)
+class Write:
+    """One article to index, with what the caller already verified about it."""
+
+    article_id: str
+    fingerprint: Fingerprint
+    meta: dict[str, str]
+    links: Sequence[str] = ()  # internal ids of its verified copies
+    seen: Sequence[str] = ()  # internal ids of every candidate already verified
+    site: str | None = None  # count its lines for this site's chrome statistics
+    line_keys: Sequence[bytes] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Finish:
     """The verdict to record for one indexed article: its copies, and its site's lines."""
 
@@ -150,26 +163,41 @@ class RedisIndex:
         return await _guard(lambda: self._script(keys=self._keys, args=[command, *args]))
 
     async def upsert(self, article_id: str, fp: Fingerprint, meta: dict[str, str]) -> UpsertResult:
-        return (await self.upsert_many([(article_id, fp, meta)]))[0]
+        """Index one article with no prior query: every candidate comes back unverified."""
+        return (await self.upsert_many([Write(article_id, fp, meta)]))[0]
 
-    async def upsert_many(self, items: Sequence[tuple[str, Fingerprint, dict[str, str]]]) -> list[UpsertResult]:
-        """Index articles in order, UPSERT_CHUNK per script call (each call is atomic and a
-        later article sees the earlier ones); one round trip per chunk."""
+    async def upsert_many(self, items: Sequence[Write]) -> list[UpsertResult]:
+        """Write articles in order, each whole with its copy links and site line counts in
+        one step, UPSERT_CHUNK per script call (one round trip each). Each result carries
+        the candidates the caller had not seen (``Write.seen``)."""
         out: list[UpsertResult] = []
+        head = [repr(time.time()), c.SITE_LINES_KEPT, *self._search]
         for start in range(0, len(items), c.UPSERT_CHUNK):
             args: list[Any] = []
-            for article_id, fp, meta in items[start : start + c.UPSERT_CHUNK]:
+            for w in items[start : start + c.UPSERT_CHUNK]:
+                fp = w.fingerprint
+                lines = list(w.line_keys) if w.site else []
                 args += [
-                    article_id, fp.signature.to_bytes(), fp.bands, fp.anchors, fp.text_hash, fp.signature.size,
-                    orjson.dumps(meta), _u32(fp.facts.figures), _u32(fp.facts.names), _u32(fp.facts.vocabulary),
-                    zlib.compress(fp.text.encode("utf-8"), 1),
+                    w.article_id, fp.signature.to_bytes(), fp.bands, fp.anchors, fp.text_hash, fp.signature.size,
+                    orjson.dumps(w.meta), _u32(fp.facts.figures), _u32(fp.facts.names), _u32(fp.facts.vocabulary),
+                    zlib.compress(fp.text.encode("utf-8"), 1), site_key(w.site) if w.site else "",
+                    len(lines), *lines, len(w.links), *w.links, len(w.seen), *w.seen,
                 ]  # fmt: skip
-            for status, iid, cid, searched, rows in await self._call("upsert", repr(time.time()), *self._search, *args):
+            for status, iid, cid, searched, rows in await self._call("upsert", *head, *args):
                 out.append(UpsertResult(_text(status), _text(iid), _text(cid), Found.from_reply(searched, rows)))
         return out
 
     async def query(self, fp: Fingerprint, exclude_id: str | None = None) -> Found:
-        return Found.from_reply(*await self._call("check", exclude_id or "", fp.bands, fp.anchors, *self._search))
+        return (await self.query_many([(exclude_id, fp)]))[0]
+
+    async def query_many(self, items: Sequence[tuple[str | None, Fingerprint]]) -> list[Found]:
+        """Candidates of each fingerprint (read-only), leaving out the given article ids."""
+        if not items:
+            return []
+        args: list[Any] = []
+        for exclude, fp in items:
+            args += [exclude or "", fp.bands, fp.anchors]
+        return [Found.from_reply(searched, rows) for searched, rows in await self._call("check", *self._search, *args)]
 
     async def get(self, article_id: str) -> Stored | None:
         reply = await self._call("get", article_id, *self._search)

@@ -14,13 +14,13 @@ import numpy as np
 
 from . import constants as c
 from .agency import detect, dominant
-from .classify import COPY_RELATIONS, Candidate, Thresholds, overall_relation, relate, verify
+from .classify import COPY_RELATIONS, Candidate, Thresholds, overall_relation, relate, sort_matches, verify
 from .config import Settings
 from .errors import DedupError, InvalidField, NotFound
 from .extract import extract_html
 from .features import Facts
 from .fingerprint import Fingerprint, Fingerprinter
-from .index import Finish, Found, RedisIndex, Stored
+from .index import Finish, Found, RedisIndex, Stored, Write
 from .models import Article, Match, Relation, Verdict
 from .normalize import Line, split_lines
 
@@ -168,35 +168,40 @@ class Deduplicator:
     async def ingest_batch(
         self, items: Sequence[Article | DedupError], limit: int = c.DEFAULT_MATCH_LIMIT
     ) -> list[Verdict | DedupError]:
-        """Index items in order (so "first seen" follows the batch), in three Redis calls
-        whatever the batch size (site chrome, index writes in chunks, verdicts); a bad item
-        gets its own error and does not stop the others. Redis going away fails the batch
+        """Index items in order (so "first seen" follows the batch); a bad item gets its own
+        error and does not stop the others. Redis work is pipelined across the batch: one
+        call reads the site chrome, one queries candidates, and the writes go in chunks,
+        each article whole with its verified copy links. Candidates that appear between the
+        query and the write (a concurrent post, or an earlier item of the same batch) are
+        verified afterwards and linked by one more call. Redis going away fails the batch
         (503): what was written stays, and re-sending is safe for items with an ``id``."""
         articles = [item for item in items if not isinstance(item, DedupError)]
         prepared = await self._prepare_many(articles)
         ready = [p for p in prepared if not isinstance(p, DedupError)]
         ids = [p.article.id or uuid.uuid4().hex for p in ready]
-        results = await self.index.upsert_many([(i, p.fingerprint, p.meta) for i, p in zip(ids, ready, strict=True)])
-        verdicts: list[Verdict] = []
-        finishes: list[tuple[int, Finish]] = []
-        for article_id, prep, result in zip(ids, ready, results, strict=True):
-            found = result.found
-            matches = verify(prep.fingerprint, found.candidates, found.searched_anchors, self.thresholds)
-            verdicts.append(Verdict(article_id, overall_relation(matches), matches[:limit], result.cluster_id,
-                                    result.status))  # fmt: skip
-            if result.status == "unchanged":
-                continue
-            by_id = {cand.id: cand for cand in found.candidates}
-            copies = [by_id[m.id] for m in matches if m.relation in COPY_RELATIONS]
+        queried = await self.index.query_many([(p.article.id, p.fingerprint) for p in ready])
+        writes = []
+        for article_id, prep, found in zip(ids, ready, queried, strict=True):
+            copies = self._copies(prep.fingerprint, found)
             site = prep.article.site
             # a line counts towards chrome once per story of the site, not once per copy
             new_story = site is not None and not any(cand.meta.get("site") == site for cand in copies)
-            # with candidates the index holds the article as pending until this call
-            if copies or new_story or found.candidates:
-                lines = [line.key for line in prep.lines]
-                finishes.append(
-                    (len(verdicts) - 1, Finish(result.iid, [c.iid for c in copies], site if new_story else None, lines))
-                )
+            writes.append(Write(article_id, prep.fingerprint, prep.meta, [cand.iid for cand in copies],
+                                [cand.iid for cand in found.candidates], site if new_story else None,
+                                [line.key for line in prep.lines]))  # fmt: skip
+        results = await self.index.upsert_many(writes)
+        verdicts: list[Verdict] = []
+        finishes: list[tuple[int, Finish]] = []
+        for article_id, prep, found, result in zip(ids, ready, queried, results, strict=True):
+            fp, late = prep.fingerprint, result.found
+            matches = sort_matches(
+                verify(fp, found.candidates, found.searched_anchors, self.thresholds)
+                + verify(fp, late.candidates, late.searched_anchors, self.thresholds)
+            )
+            verdicts.append(Verdict(article_id, overall_relation(matches), matches[:limit], result.cluster_id,
+                                    result.status))  # fmt: skip
+            if late.candidates and result.status != "unchanged":
+                finishes.append((len(verdicts) - 1, Finish(result.iid, [cand.iid for cand in self._copies(fp, late)])))
         cluster_ids = await self.index.finish_many([f for _, f in finishes])
         for (pos, _), cid in zip(finishes, cluster_ids, strict=True):
             if cid is not None:
@@ -205,6 +210,12 @@ class Deduplicator:
         done = iter(verdicts)
         per_article = iter(p if isinstance(p, DedupError) else next(done) for p in prepared)
         return [item if isinstance(item, DedupError) else next(per_article) for item in items]
+
+    def _copies(self, fp: Fingerprint, found: Found) -> list[Candidate]:
+        """The candidates that are copies of the article (the links of its story cluster)."""
+        by_id = {cand.id: cand for cand in found.candidates}
+        matches = verify(fp, found.candidates, found.searched_anchors, self.thresholds)
+        return [by_id[m.id] for m in matches if m.relation in COPY_RELATIONS]
 
     async def check(self, article: Article, limit: int = c.DEFAULT_MATCH_LIMIT) -> Verdict:
         prep = await self._prepare(article)
@@ -222,9 +233,14 @@ class Deduplicator:
 
     def _stored_matches(self, stored: Stored, limit: int) -> list[Match]:
         """Matches of an indexed article, verified from what the index keeps of it."""
+        return self._verify(*self._stored_view(stored), limit)
+
+    @staticmethod
+    def _stored_view(stored: Stored) -> tuple[Fingerprint, Found]:
+        """An indexed article as a fingerprint and its candidates, ready for verification."""
         art = stored.article
         fp = Fingerprint(stored.text, art.signature, b"", b"", art.text_hash, art.facts)
-        return self._verify(fp, replace(stored.found, searched_anchors=art.anchors), limit)
+        return fp, replace(stored.found, searched_anchors=art.anchors)
 
     async def repair(self, older_than: float = c.PENDING_GRACE, at_most: int = 100) -> int:
         """Record the verdicts that a stopped service never recorded: verify each pending
@@ -234,9 +250,8 @@ class Deduplicator:
             stored = await self.index.get(article_id)
             if stored is None:
                 continue
-            by_id = {cand.id: cand.iid for cand in stored.found.candidates}
-            matches = self._stored_matches(stored, c.MAX_MATCH_LIMIT)
-            await self.index.finish(stored.article.iid, [by_id[m.id] for m in matches if m.relation in COPY_RELATIONS])
+            copies = self._copies(*self._stored_view(stored))
+            await self.index.finish(stored.article.iid, [cand.iid for cand in copies])
             repaired += 1
         return repaired
 

@@ -34,12 +34,13 @@ end
 
 -- Candidates: articles sharing an LSH bucket, or at least `min_shared` anchors (anchors
 -- held by more than `max_post` articles are boilerplate and skipped). With `iid` the
--- article is added to its buckets and (non-boilerplate) anchors on the way. Returns
+-- article is added to its buckets and (non-boilerplate) anchors on the way; ids in the
+-- set `skip` are never returned. Returns
 -- {anchors searched, rows}; a row is the ROW fields plus the number of anchors shared
 -- with the query and the candidate's own anchor count.
-local function candidates(bands, anchors, exclude, iid, max_cand, min_shared, max_post)
+local function candidates(bands, anchors, skip, iid, max_cand, min_shared, max_post)
   local found, order = {}, {}
-  if exclude then found[exclude] = true end
+  for m in pairs(skip) do found[m] = true end
   for i = 0, #bands / 8 - 1 do
     local key = band_key(bands, i)
     for _, m in ipairs(redis.call('SMEMBERS', key)) do
@@ -163,56 +164,93 @@ local function link(iid, others, now)
   return best
 end
 
--- Index one article (its 11 fields start at ARGV[k]); same id and text: nothing changes.
-local function upsert_one(k, now, max_cand, min_shared, max_post)
+-- Count each line once more for a site's statistics, keeping at most `cap` lines.
+local function learn_lines(site, first, last, cap)
+  local key = P_SITE .. site
+  for j = first, last do redis.call('ZINCRBY', key, 1, ARGV[j]) end
+  local size = redis.call('ZCARD', key)
+  if size > cap then redis.call('ZREMRANGEBYRANK', key, 0, size - cap - 1) end
+end
+
+-- Index one article whose fields start at ARGV[k] (see 'upsert'); returns its result and
+-- the position after its fields. Same id and text: nothing changes.
+local function upsert_one(k, now, cap, max_cand, min_shared, max_post)
   local ext, bands, anchors, th = ARGV[k], ARGV[k + 2], ARGV[k + 3], ARGV[k + 4]
+  local site, n_lines = ARGV[k + 11], tonumber(ARGV[k + 12])
+  local lines_at = k + 13
+  local n_links = tonumber(ARGV[lines_at + n_lines])
+  local links_at = lines_at + n_lines + 1
+  local n_seen = tonumber(ARGV[links_at + n_links])
+  local seen_at = links_at + n_links + 1
+  local next_k = seen_at + n_seen
+  local skip, links = {}, {}
+  for j = seen_at, next_k - 1 do skip[ARGV[j]] = true end
+  for j = links_at, links_at + n_links - 1 do links[#links + 1] = ARGV[j] end
   local iid = redis.call('HGET', IDS, ext)
   if iid then
     local d = redis.call('HMGET', P_DOC .. iid, 't', 'c')
     if d[1] == th then
-      local found = candidates(bands, anchors, iid, false, max_cand, min_shared, max_post)
-      return {'unchanged', iid, d[2], found[1], found[2]}
+      skip[iid] = true
+      local found = candidates(bands, anchors, skip, false, max_cand, min_shared, max_post)
+      return {'unchanged', iid, d[2], found[1], found[2]}, next_k
     end
     remove(iid, now)
   end
   local status = iid and 'replaced' or 'created'
   iid = tostring(redis.call('INCR', SEQ))
+  skip[iid] = true
   local cid = new_cluster(now)
-  local found = candidates(bands, anchors, iid, iid, max_cand, min_shared, max_post)
+  local found = candidates(bands, anchors, skip, iid, max_cand, min_shared, max_post)
   redis.call('HSET', P_DOC .. iid, 'x', ext, 's', ARGV[k + 1], 'n', ARGV[k + 5], 't', th, 'm', ARGV[k + 6],
     'c', cid, 'i', now, 'b', bands, 'a', anchors, 'f', ARGV[k + 7], 'e', ARGV[k + 8], 'v', ARGV[k + 9],
     'z', ARGV[k + 10])
   redis.call('HSET', IDS, ext, iid)
   redis.call('ZADD', AGES, now, iid)
   redis.call('SADD', P_CL .. cid, iid)
-  -- candidates to verify: until 'finish' records the verdict, the article is pending, so a
-  -- crash between the two calls is repaired by the sweep ('pending')
+  if site ~= '' then learn_lines(site, lines_at, lines_at + n_lines - 1, cap) end
+  cid = link(iid, links, now)
+  -- candidates that appeared after the caller's query (a concurrent or earlier-in-batch
+  -- article) are not verified yet: the article stays pending until 'finish' records them,
+  -- so a crash in between is repaired by the sweep
   if #found[2] > 0 then redis.call('ZADD', PENDING, now, ext) end
-  return {status, iid, cid, found[1], found[2]}
+  return {status, iid, cid, found[1], found[2]}, next_k
 end
 
 if CMD == 'upsert' then
-  -- 2 now, 3 max candidates, 4 min shared anchors, 5 max anchor postings, then 11 fields
-  -- per article, in order: external id, signature, bands, anchors, text hash, shingle
-  -- count, metadata, figures, names, vocabulary, cleaned text. Articles are indexed in
-  -- order, so a later one sees the earlier ones as candidates.
-  local now, max_cand, min_shared, max_post = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-  local out = {}
-  for k = 6, #ARGV, 11 do out[#out + 1] = upsert_one(k, now, max_cand, min_shared, max_post) end
+  -- 2 now, 3 max lines kept per site, 4 max candidates, 5 min shared anchors, 6 max anchor
+  -- postings, then per article: external id, signature, bands, anchors, text hash,
+  -- shingle count, metadata, figures, names, vocabulary, cleaned text, site statistics key
+  -- suffix ('' for none), L, L line keys, N, N internal ids of verified copies to link,
+  -- S, S internal ids the caller has already verified. An article is written whole with
+  -- its links in one step; articles go in order, so a later one sees the earlier ones.
+  -- Returns per article {status, internal id, cluster id, anchors searched, rows of the
+  -- candidates the caller has not seen}.
+  local now, cap = ARGV[2], tonumber(ARGV[3])
+  local max_cand, min_shared, max_post = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+  local out, k = {}, 7
+  while k <= #ARGV do
+    out[#out + 1], k = upsert_one(k, now, cap, max_cand, min_shared, max_post)
+  end
   return out
 
 elseif CMD == 'check' then
-  -- 2 external id to leave out (or ''), 3 bands, 4 anchors, 5 max candidates,
-  -- 6 min shared anchors, 7 max anchor postings
-  local exclude = redis.call('HGET', IDS, ARGV[2])
-  return candidates(ARGV[3], ARGV[4], exclude, false, tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]))
+  -- 2 max candidates, 3 min shared anchors, 4 max anchor postings, then per article:
+  -- external id to leave out (or ''), bands, anchors. Read-only.
+  local max_cand, min_shared, max_post = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+  local out = {}
+  for k = 5, #ARGV, 3 do
+    local exclude, skip = redis.call('HGET', IDS, ARGV[k]), {}
+    if exclude then skip[exclude] = true end
+    out[#out + 1] = candidates(ARGV[k + 1], ARGV[k + 2], skip, false, max_cand, min_shared, max_post)
+  end
+  return out
 
 elseif CMD == 'get' then
   -- 2 external id, 3 max candidates, 4 min shared anchors, 5 max anchor postings
   local iid = redis.call('HGET', IDS, ARGV[2])
   if not iid then return false end
   local d = redis.call('HMGET', P_DOC .. iid, 'x', 's', 'n', 't', 'm', 'c', 'f', 'e', 'v', 'b', 'a', 'z', 'i')
-  local found = candidates(d[10], d[11], iid, false, tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]))
+  local found = candidates(d[10], d[11], {[iid] = true}, false, tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]))
   return {iid, d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], 0, #d[11] / 8, d[12], d[13], found[1], found[2]}
 
 elseif CMD == 'delete' then
@@ -237,12 +275,7 @@ elseif CMD == 'finish' then
   while k <= #ARGV do
     local iid, site, n_lines = ARGV[k], ARGV[k + 1], tonumber(ARGV[k + 2])
     k = k + 3
-    if site ~= '' then
-      local key = P_SITE .. site
-      for j = k, k + n_lines - 1 do redis.call('ZINCRBY', key, 1, ARGV[j]) end
-      local size = redis.call('ZCARD', key)
-      if size > cap then redis.call('ZREMRANGEBYRANK', key, 0, size - cap - 1) end
-    end
+    if site ~= '' then learn_lines(site, k, k + n_lines - 1, cap) end
     k = k + n_lines
     local n_links, others = tonumber(ARGV[k]), {}
     for j = k + 1, k + n_links do others[#others + 1] = ARGV[j] end
