@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 import redis.asyncio
 from conftest import FIXTURES
+from redis.asyncio.cluster import RedisCluster
 
 from dedup_service import Settings, create_app
 from dedup_service.config import retention_seconds
@@ -16,11 +17,17 @@ from dedup_service.errors import ConfigError
 AGENCY = (FIXTURES / "agency_body.txt").read_text()
 
 
-async def test_articles_older_than_the_window_disappear(aiohttp_client, settings: Settings, redis_url: str) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("backend", ["single", "cluster"])
+async def test_articles_older_than_the_window_disappear(  # type: ignore[no-untyped-def]
+    request: pytest.FixtureRequest, aiohttp_client, settings: Settings, redis_url: str, backend: str
+) -> None:
+    if backend == "cluster":
+        redis_url = request.getfixturevalue("cluster_url")
+        settings = replace(settings, redis_url=redis_url, redis_cluster=True)
     client = await aiohttp_client(create_app(replace(settings, retention="1s", retention_interval=0.2)))
     first = await client.post("/v1/articles", json={"id": "old", "text": AGENCY})
     cluster = (await first.json())["cluster_id"]
-    r = redis.asyncio.Redis.from_url(redis_url)
+    r = RedisCluster.from_url(redis_url) if backend == "cluster" else redis.asyncio.Redis.from_url(redis_url)
     tag = "{" + settings.key_prefix + "}"
     keys_with_old = {k async for k in r.scan_iter(match=tag + "*")}
     await asyncio.sleep(1.8)
