@@ -128,3 +128,27 @@ async def test_overlong_text_is_422(client: TestClient) -> None:
     body = b'{"text": "' + b"a" * (MAX_TEXT_CHARS + 1) + b'"}'
     resp = await client.post("/v1/check", data=io.BytesIO(body), headers={"Content-Type": "application/json"})
     assert resp.status == 422 and "longer than" in (await resp.json())["error"]["message"]
+
+
+async def test_a_batch_costs_a_few_script_calls_not_one_per_article(
+    aiohttp_client,  # type: ignore[no-untyped-def]
+    settings: Settings,
+    redis_url: str,
+) -> None:
+    import redis.asyncio
+
+    client = await aiohttp_client(create_app(settings))
+    items = [{"id": f"n{i}", "text": f"Story {i}: " + " ".join(f"w{i}x{j}" for j in range(40)), "site": "s.example"}
+             for i in range(120)]  # fmt: skip
+    r = redis.asyncio.Redis.from_url(redis_url)
+
+    async def script_calls() -> int:
+        stats = await r.info("commandstats")
+        return sum(int(v["calls"]) for k, v in stats.items() if k in ("cmdstat_evalsha", "cmdstat_eval"))
+
+    before = await script_calls()
+    resp = await client.post("/v1/articles:batch", json=items)
+    assert resp.status == 200 and all(x["status"] == 201 for x in (await resp.json())["results"])
+    # chrome statistics, candidates, 3 chunks of writes (50 a call), late links if any
+    assert await script_calls() - before <= 7
+    await r.aclose()
