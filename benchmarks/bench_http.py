@@ -102,9 +102,8 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=3000)
     parser.add_argument("--json")
     args = parser.parse_args()
-    from common import corpus, print_table, private_redis, write_json
-
     import redis
+    from common import corpus, print_table, private_redis, write_json
 
     corpus_file = Path(os.environ.get("TMPDIR", "/tmp")) / f"dedup-bench-corpus-{os.getpid()}.json"
     corpus_file.write_text(json.dumps(corpus(args.articles)))

@@ -124,7 +124,8 @@ def facts_agree(small: Facts, large: Facts, threshold: float) -> bool:
     if len(small.names) == 0 or len(large.vocabulary) == 0:
         return True
     names = contained_share(small.names, large.vocabulary)
-    return names is not None and names >= threshold and bool(np.isin(small.names[:1], large.vocabulary)[0])
+    lead = contained_share(small.names[:1], large.vocabulary)
+    return names is not None and names >= threshold and lead == 1.0
 
 
 def relate(
@@ -137,6 +138,8 @@ def relate(
     perms, k = len(query.signature.values), t.shingle_size
     c_q = containment(sim, nq, nc, cand.shared_anchors, searched_anchors, perms, k)
     c_c = containment(sim, nc, nq, cand.shared_anchors, cand.anchors, perms, k)
+    if sim < t.near and max(c_q, c_c) < min(t.related, t.contained):
+        return None, sim, c_q  # far below every relation: no need to compare facts
     agree = facts_agree(query.facts, cand.facts, t.facts) if nq <= nc else facts_agree(cand.facts, query.facts, t.facts)
     if agree and sim >= t.near:
         if c_q >= t.contained and nq <= t.size_ratio * nc:

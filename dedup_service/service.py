@@ -181,8 +181,11 @@ class Deduplicator:
         ids = [p.article.id or uuid.uuid4().hex for p in ready]
         queried = await self.index.query_many([(p.article.id, p.fingerprint) for p in ready])
         writes = []
+        early: list[list[Match]] = []
         for article_id, prep, found in zip(ids, ready, queried, strict=True):
-            copies = self._copies(prep.fingerprint, found)
+            matches = verify(prep.fingerprint, found.candidates, found.searched_anchors, self.thresholds)
+            early.append(matches)
+            copies = _copies_of(matches, found)
             site = prep.article.site
             # a line counts towards chrome once per story of the site, not once per copy
             new_story = site is not None and not any(cand.meta.get("site") == site for cand in copies)
@@ -192,16 +195,15 @@ class Deduplicator:
         results = await self.index.upsert_many(writes)
         verdicts: list[Verdict] = []
         finishes: list[tuple[int, Finish]] = []
-        for article_id, prep, found, result in zip(ids, ready, queried, results, strict=True):
+        for article_id, prep, known, result in zip(ids, ready, early, results, strict=True):
             fp, late = prep.fingerprint, result.found
-            matches = sort_matches(
-                verify(fp, found.candidates, found.searched_anchors, self.thresholds)
-                + verify(fp, late.candidates, late.searched_anchors, self.thresholds)
-            )
+            late_matches = verify(fp, late.candidates, late.searched_anchors, self.thresholds)
+            matches = sort_matches(known + late_matches) if late_matches else known
             verdicts.append(Verdict(article_id, overall_relation(matches), matches[:limit], result.cluster_id,
                                     result.status))  # fmt: skip
             if late.candidates and result.status != "unchanged":
-                finishes.append((len(verdicts) - 1, Finish(result.iid, [cand.iid for cand in self._copies(fp, late)])))
+                links = [cand.iid for cand in _copies_of(late_matches, late)]
+                finishes.append((len(verdicts) - 1, Finish(result.iid, links)))
         cluster_ids = await self.index.finish_many([f for _, f in finishes])
         for (pos, _), cid in zip(finishes, cluster_ids, strict=True):
             if cid is not None:
@@ -210,12 +212,6 @@ class Deduplicator:
         done = iter(verdicts)
         per_article = iter(p if isinstance(p, DedupError) else next(done) for p in prepared)
         return [item if isinstance(item, DedupError) else next(per_article) for item in items]
-
-    def _copies(self, fp: Fingerprint, found: Found) -> list[Candidate]:
-        """The candidates that are copies of the article (the links of its story cluster)."""
-        by_id = {cand.id: cand for cand in found.candidates}
-        matches = verify(fp, found.candidates, found.searched_anchors, self.thresholds)
-        return [by_id[m.id] for m in matches if m.relation in COPY_RELATIONS]
 
     async def check(self, article: Article, limit: int = c.DEFAULT_MATCH_LIMIT) -> Verdict:
         prep = await self._prepare(article)
@@ -250,7 +246,8 @@ class Deduplicator:
             stored = await self.index.get(article_id)
             if stored is None:
                 continue
-            copies = self._copies(*self._stored_view(stored))
+            fp, found = self._stored_view(stored)
+            copies = _copies_of(verify(fp, found.candidates, found.searched_anchors, self.thresholds), found)
             await self.index.finish(stored.article.iid, [cand.iid for cand in copies])
             repaired += 1
         return repaired
@@ -309,6 +306,12 @@ class Deduplicator:
 
     async def ready(self) -> bool:
         return await self.index.ping()
+
+
+def _copies_of(matches: list[Match], found: Found) -> list[Candidate]:
+    """The candidates that ``matches`` call copies: the links of the story cluster."""
+    by_id = {cand.id: cand for cand in found.candidates}
+    return [by_id[m.id] for m in matches if m.relation in COPY_RELATIONS]
 
 
 def _public_meta(meta: dict[str, str]) -> dict[str, str | None]:
