@@ -35,3 +35,11 @@ def test_index_benchmark_reports_speed_memory_and_latency(tmp_path: Path) -> Non
     assert all(v["articles_per_s"] > 0 for v in res["index"].values())
     assert res["memory_bytes_per_article"]["service"] > 0
     assert set(res["query_latency_us"]) == {"6", "60"}
+
+
+def test_http_benchmark_reports_both_servers(tmp_path: Path) -> None:
+    res = _run("bench_http.py", "--seconds", "0.5", "--articles", "30", out=tmp_path / "h.json")
+    assert len(res) == 6
+    for key, r in res.items():
+        assert r["requests"] > 0 and r["errors"] == 0, key
+        assert 0 < r["p50_ms"] <= r["p99_ms"]
