@@ -28,6 +28,7 @@ from .service import Deduplicator
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = "2"
+SHUTDOWN_TIMEOUT = 5.0
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
@@ -99,7 +100,9 @@ async def open_service(settings: Settings) -> AsyncIterator[Deduplicator]:
     try:
         yield Deduplicator(RedisIndex(client, settings.key_prefix, settings.max_candidates), settings)
     finally:
-        await client.aclose()
+        # a stuck connection must not hold up shutdown (seen once with the async cluster client)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.aclose(), SHUTDOWN_TIMEOUT)
         if server is not None:
             server.stop()
 
@@ -119,19 +122,18 @@ async def _maintenance_ctx(app: web.Application) -> AsyncIterator[None]:
 
     async def upkeep() -> None:
         while True:
+            await asyncio.sleep(min(settings.retention_interval, MAINTENANCE_INTERVAL))
             try:
                 await dedup.repair()
                 while window and await dedup.index.expire(time.time() - window, EXPIRE_BATCH) == EXPIRE_BATCH:
                     pass
             except DedupError as exc:
                 log.warning("maintenance skipped: %s", exc.message)
-            await asyncio.sleep(min(settings.retention_interval, MAINTENANCE_INTERVAL))
 
     task = asyncio.create_task(upkeep())
     yield
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await asyncio.wait({task}, timeout=SHUTDOWN_TIMEOUT)
 
 
 def create_app(settings: Settings) -> web.Application:
