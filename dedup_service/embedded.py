@@ -154,6 +154,13 @@ class EmbeddedCluster:
     def start(self) -> str:
         """Start the nodes; called again after ``stop``, restart them on the same ports with
         their data (AOF) and cluster configuration, as after an outage."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> str:
         restart = bool(self.ports)
         if not restart:
             self.ports = [self._port_pair() for _ in range(self.nodes)]
