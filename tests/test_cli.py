@@ -12,7 +12,9 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
+import pytest
 from conftest import FIXTURES
 
 CLI = [sys.executable, "-m", "dedup_service.cli"]
@@ -70,12 +72,12 @@ def _request(url: str, body: dict[str, str] | None = None) -> tuple[int, dict[st
         return resp.status, json.loads(resp.read())
 
 
-def _serve(data_dir: Path, port: int) -> subprocess.Popen[str]:
+def _serve(data_dir: Path, port: int, *flags: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEDUP_")}
     log = data_dir.parent / "serve.log"
     with log.open("a") as out:
         proc = subprocess.Popen(
-            [*CLI, "serve", "--port", str(port), "--data-dir", str(data_dir)], env=env, text=True,
+            [*CLI, "serve", "--port", str(port), "--data-dir", str(data_dir), *flags], env=env, text=True,
             stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     deadline = time.monotonic() + 30
@@ -137,36 +139,39 @@ def test_ingest_sends_a_file_to_a_running_service(tmp_path: Path) -> None:
     assert unreachable.returncode == 2 and "cannot reach" in unreachable.stderr
 
 
-def _index_violations(url: str, prefix: str = "dedup") -> list[str]:
+def _index_violations(r: Any, prefix: str) -> list[str]:
     """Cross-checks of the index layout: every structure points at whole articles."""
-    import redis
-
     tag = "{" + prefix + "}:"
     bad = []
-    with redis.Redis.from_url(url) as r:
-        ids = {k.decode(): v.decode() for k, v in r.hgetall(tag + "ids").items()}
-        for ext, iid in ids.items():
-            doc = r.hgetall(f"{tag}d:{iid}")
-            if doc.get(b"x", b"").decode() != ext:
-                bad.append(f"ids maps {ext} to a missing or other article")
-                continue
-            cid = doc[b"c"].decode()
-            if not r.sismember(f"{tag}c:{cid}", iid):
-                bad.append(f"{ext} is not in its cluster {cid}")
-        live = set(ids.values())
-        for key in r.scan_iter(match=tag + "b:*", count=1000):
-            stray = {m.decode() for m in r.smembers(key)} - live
-            if stray:
-                bad.append(f"bucket holds deleted articles {sorted(stray)}")
-        for key in r.scan_iter(match=tag + "c:*", count=1000):
-            for m in r.smembers(key):
-                if r.hget(f"{tag}d:{m.decode()}", "c") != key[len(tag) + 2 :]:
-                    bad.append(f"cluster {key!r} lists {m!r}, which is elsewhere")
+    ids = {k.decode(): v.decode() for k, v in r.hgetall(tag + "ids").items()}
+    for ext, iid in ids.items():
+        doc = r.hgetall(f"{tag}d:{iid}")
+        if doc.get(b"x", b"").decode() != ext:
+            bad.append(f"ids maps {ext} to a missing or other article")
+            continue
+        cid = doc[b"c"].decode()
+        if not r.sismember(f"{tag}c:{cid}", iid):
+            bad.append(f"{ext} is not in its cluster {cid}")
+    live = set(ids.values())
+    for key in r.scan_iter(match=tag + "b:*", count=1000):
+        stray = {m.decode() for m in r.smembers(key)} - live
+        if stray:
+            bad.append(f"bucket holds deleted articles {sorted(stray)}")
+    for key in r.scan_iter(match=tag + "c:*", count=1000):
+        for m in r.smembers(key):
+            if r.hget(f"{tag}d:{m.decode()}", "c") != key[len(tag) + 2 :]:
+                bad.append(f"cluster {key!r} lists {m!r}, which is elsewhere")
     return bad
 
 
-def test_killing_the_service_mid_batch_leaves_a_consistent_index(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["single", "cluster"])
+def test_killing_the_service_mid_batch_leaves_a_consistent_index(
+    tmp_path: Path, request: pytest.FixtureRequest, backend: str
+) -> None:
     import asyncio
+    import threading
+
+    import redis
 
     from dedup_service import Settings
     from dedup_service.app import open_service
@@ -176,29 +181,33 @@ def test_killing_the_service_mid_batch_leaves_a_consistent_index(tmp_path: Path)
     batch = [{"id": f"s{i}", "text": t} for i, t in enumerate(stories)]
     batch += [{"id": f"copy{i}", "text": t.upper()} for i, t in enumerate(stories)]
     data_dir, port = tmp_path / "data", _free_port()
-    proc = _serve(data_dir, port)
+    prefix = f"kill-{backend}-{port}"
+    flags = ["--key-prefix", prefix]
+    if backend == "cluster":
+        flags += ["--redis-url", request.getfixturevalue("cluster_url"), "--redis-cluster", "1"]
+    proc = _serve(data_dir, port, *flags)
+    url = flags[3] if backend == "cluster" else (data_dir / "redis.url").read_text().strip()
+    r: Any = redis.RedisCluster.from_url(url) if backend == "cluster" else redis.Redis.from_url(url)
     body = json.dumps(batch).encode()
     req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/articles:batch", data=body,
                                  headers={"Content-Type": "application/json"})  # fmt: skip
-    import threading
-
     threading.Thread(target=lambda: _swallow(req), daemon=True).start()
-    import redis
-
-    with redis.Redis.from_url((data_dir / "redis.url").read_text().strip()) as r:
-        deadline = time.monotonic() + 60
-        while r.hlen("{dedup}:ids") < n + 100 and time.monotonic() < deadline:  # some copies are in
-            time.sleep(0.005)
-        proc.kill()  # SIGKILL mid-batch; the embedded redis-server gets SIGTERM and flushes its AOF
+    deadline = time.monotonic() + 60
+    while r.hlen("{" + prefix + "}:ids") < n + 100 and time.monotonic() < deadline:  # some copies are in
+        time.sleep(0.005)
+    proc.kill()  # SIGKILL mid-batch; an embedded redis-server gets SIGTERM and flushes its AOF
     proc.wait(timeout=30)
     time.sleep(0.5)
-    proc = _serve(data_dir, port)
+    proc = _serve(data_dir, port, *flags)
     try:
-        url = (data_dir / "redis.url").read_text().strip()
-        assert _index_violations(url) == []
+        if backend == "single":  # the restarted service's embedded Redis, on a new socket
+            url = (data_dir / "redis.url").read_text().strip()
+            r = redis.Redis.from_url(url)
+        assert _index_violations(r, prefix) == []
+        settings = Settings(redis_url=url, redis_cluster=backend == "cluster", key_prefix=prefix)
 
         async def repaired() -> list[str | None]:
-            async with open_service(Settings(redis_url=url)) as dedup:
+            async with open_service(settings) as dedup:
                 await dedup.repair(older_than=0)
                 indexed = [i for i in range(n) if await dedup.index.clusters([f"copy{i}"]) != [None]]
                 pairs = [await dedup.index.clusters([f"s{i}", f"copy{i}"]) for i in indexed]
@@ -206,8 +215,9 @@ def test_killing_the_service_mid_batch_leaves_a_consistent_index(tmp_path: Path)
 
         clusters = asyncio.run(repaired())
         assert clusters and all(clusters), "a copy indexed before the kill is not in its original's cluster"
-        assert _index_violations(url) == []
+        assert _index_violations(r, prefix) == []
     finally:
+        r.close()
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
 

@@ -1,5 +1,5 @@
 """Property-based API tests from the OpenAPI document (schemathesis): no input, however odd,
-gets a 5xx. Runs against a real ``dedup-service serve`` with its embedded Redis."""
+gets a 5xx. Runs against a real ``dedup-service serve``, on a single Redis and on a cluster."""
 
 from __future__ import annotations
 
@@ -16,10 +16,14 @@ from dedup_service.openapi import spec
 schema = schemathesis.openapi.from_dict(spec())
 
 
-@pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@pytest.fixture(scope="module", params=["single", "cluster"])
+def base_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real ``dedup-service serve``: embedded Redis, or the local Redis Cluster."""
     port = _free_port()
-    proc = _serve(Path(tmp_path_factory.mktemp("st")) / "data", port)
+    flags = []
+    if request.param == "cluster":
+        flags = ["--redis-url", request.getfixturevalue("cluster_url"), "--redis-cluster", "1", "--key-prefix", "st"]
+    proc = _serve(Path(tmp_path_factory.mktemp("st")) / "data", port, *flags)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
