@@ -219,11 +219,8 @@ class RedisIndex:
         (the service stopped between the two calls of an ingest)."""
         return [_text(x) for x in await self._call("pending", repr(cutoff), at_most)]
 
-    async def site_line_counts(self, site: str, line_keys: Sequence[bytes]) -> list[int]:
-        """For each line, how many distinct stories of ``site`` have carried it."""
-        return (await self.site_line_counts_many([(site, line_keys)]))[0]
-
     async def site_line_counts_many(self, items: Sequence[tuple[str, Sequence[bytes]]]) -> list[list[int]]:
+        """For each (site, line keys): how many distinct stories of the site carried each line."""
         args: list[Any] = []
         for site, keys in items:
             args += [site_key(site), len(keys), *keys]

@@ -21,6 +21,7 @@ from .extract import extract_html
 from .features import Facts
 from .fingerprint import Fingerprint, Fingerprinter
 from .index import Finish, Found, RedisIndex, Stored, Write
+from .minhash import jaccard
 from .models import Article, Match, Relation, Verdict
 from .normalize import Line, split_lines
 
@@ -268,7 +269,7 @@ class Deduplicator:
             relation = "original"
             if m is not original:
                 cand = Candidate(m.iid, m.id, m.signature, m.text_hash, m.meta, cluster_id, _NO_FACTS)
-                sim = float(np.count_nonzero(m.signature.values == original.signature.values)) / len(m.signature.values)
+                sim = jaccard(m.signature.values, original.signature.values)
                 found, _, _ = relate(fp, cand, sim, 0, self.thresholds)
                 # reversed: the member's relation to the original, not the original's to it
                 found = {Relation.CONTAINED: Relation.CONTAINS, Relation.CONTAINS: Relation.CONTAINED}.get(
