@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from . import constants as c
@@ -77,6 +77,13 @@ class Verdict:
             "matches": [m.to_json() for m in self.matches],
             "cluster_id": self.cluster_id,
         }
+
+
+def iso_timestamp(value: str) -> float:
+    """Unix seconds of an ISO 8601 date or date-time; one without a zone is taken as UTC.
+    Raises ValueError when ``value`` is not ISO 8601."""
+    stamp = datetime.fromisoformat(value)
+    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()
 
 
 def _optional_str(obj: dict[str, Any], name: str, max_len: int | None = None) -> str | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -23,7 +22,7 @@ from .errors import (
     PayloadTooLarge,
     RequestTimeout,
 )
-from .models import Article, Verdict, parse_article
+from .models import Article, Verdict, iso_timestamp, parse_article
 from .observability import Metrics
 from .security import verify_delivery
 from .service import Deduplicator
@@ -195,10 +194,9 @@ async def list_clusters(request: web.Request) -> web.Response:
     since = 0.0
     if "since" in q:
         try:
-            stamp = datetime.fromisoformat(q["since"])
+            since = iso_timestamp(q["since"])
         except ValueError:
             raise InvalidField("since", "must be an ISO 8601 date or date-time") from None
-        since = (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()
     min_size = _int_param(request, "min_size", 2, 1, c.MAX_CLUSTER_MEMBERS)
     clusters = await request.app[DEDUPLICATOR].recent_clusters(
         q.get("site") or None, q.get("agency") or None, since, _limit(request, default=20), min_size

@@ -22,7 +22,7 @@ from .features import Facts
 from .fingerprint import Fingerprint, Fingerprinter
 from .index import Finish, Found, RedisIndex, Stored, Write
 from .minhash import jaccard
-from .models import Article, Match, Relation, Verdict
+from .models import Article, Match, Relation, Verdict, iso_timestamp
 from .normalize import Line, split_lines
 
 _NONE = np.empty(0, dtype=np.uint32)
@@ -62,19 +62,10 @@ class ClusterView:
 
 def _published_key(meta: dict[str, str], ingested_at: float) -> tuple[float, float]:
     """Sort key for "first seen": publish time when known, then ingest time."""
-    published = meta.get("published_at")
-    if published:
-        from datetime import datetime
-
-        try:
-            stamp = datetime.fromisoformat(published)
-            return (
-                stamp.timestamp() if stamp.tzinfo else stamp.replace(tzinfo=None).timestamp(),
-                ingested_at,
-            )
-        except ValueError:
-            pass
-    return (math.inf, ingested_at)
+    try:
+        return (iso_timestamp(meta.get("published_at") or ""), ingested_at)
+    except ValueError:
+        return (math.inf, ingested_at)
 
 
 class Deduplicator:
