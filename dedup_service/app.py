@@ -98,7 +98,8 @@ async def open_service(settings: Settings) -> AsyncIterator[Deduplicator]:
     else:
         client = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
     try:
-        yield Deduplicator(RedisIndex(client, settings.key_prefix, settings.max_candidates), settings)
+        index = RedisIndex(client, settings.key_prefix, settings.max_candidates, settings.chrome_min_stories)
+        yield Deduplicator(index, settings)
     finally:
         # a stuck connection must not hold up shutdown (seen once with the async cluster client)
         with contextlib.suppress(Exception):
@@ -125,7 +126,7 @@ async def _maintenance_ctx(app: web.Application) -> AsyncIterator[None]:
             await asyncio.sleep(min(settings.retention_interval, MAINTENANCE_INTERVAL))
             try:
                 await dedup.repair()
-                while window and await dedup.index.expire(time.time() - window, EXPIRE_BATCH) == EXPIRE_BATCH:
+                while window and await dedup.index.expire(time.time() - window, EXPIRE_BATCH):
                     pass
             except DedupError as exc:
                 log.warning("maintenance skipped: %s", exc.message)

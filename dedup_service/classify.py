@@ -20,9 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from . import constants as c_
-from .features import Facts, contained_share
+from .features import Facts, contained_share, vocabulary_keys
 from .fingerprint import Fingerprint
 from .minhash import Signature, jaccard_many
 from .models import Match, Relation
@@ -70,25 +71,29 @@ class Candidate:
     anchors: int = 0
 
 
-def derived_containment(jaccard: float, size_a: int, size_b: int) -> float:
+# the estimates below take floats or numpy arrays alike, so that verification can
+# screen every candidate at once before looking at any one closely
+Num = npt.ArrayLike
+Floats = npt.NDArray[np.float64]
+
+
+def derived_containment(jaccard: Num, size_a: Num, size_b: Num) -> Floats:
     """Share of A's shingles in B, from J = |A & B| / |A | B| and the set sizes."""
-    if size_a <= 0:
-        return 0.0
-    inter = jaccard * (size_a + size_b) / (1.0 + jaccard)
-    return min(1.0, inter / size_a)
+    inter = np.multiply(jaccard, np.add(size_a, size_b)) / (1.0 + np.asarray(jaccard))
+    return np.where(np.greater(size_a, 0), np.minimum(1.0, inter / np.maximum(size_a, 1)), 0.0)
 
 
-def _word_share(share: float, var: float, k: int) -> tuple[float, float]:
+def _word_share(share: Num, var: Num, k: int) -> tuple[Floats, Floats]:
     """Shingle-level share and variance -> word-level share p = share**(1/k), delta method."""
-    share = min(max(share, 1e-3), 1.0)
+    share = np.clip(share, 1e-3, 1.0)
     p = share ** (1.0 / k)
     slope = p / (k * share)
     return p, var * slope * slope
 
 
 def containment(
-    jaccard: float, size_a: int, size_b: int, shared: int, anchors_a: int, num_perm: int, shingle_size: int
-) -> float:
+    jaccard: Num, size_a: Num, size_b: Num, shared: Num, anchors_a: Num, num_perm: int, shingle_size: int
+) -> Floats:
     """Estimated share of A's words that reappear in B.
 
     Two estimates are combined by inverse variance: the share of A's anchors (word
@@ -99,17 +104,16 @@ def containment(
     shingle over the changed word, so a share p of surviving words leaves about p**k of
     the shingles. Variances are floored so that no estimate is trusted absolutely.
     """
-    j = min(max(jaccard, 0.02), 0.98)
+    j = np.clip(jaccard, 0.02, 0.98)
     derived = derived_containment(jaccard, size_a, size_b)
-    slope = (size_a + size_b) / (max(size_a, 1) * (1 + j) ** 2)
-    p_d, var_d = _word_share(derived, max(slope * slope * j * (1 - j) / num_perm, 1e-4), shingle_size)
-    if anchors_a <= 0:
-        return p_d
-    by_anchors = min(1.0, shared / anchors_a)
-    c = min(max(by_anchors, 0.05), 0.95)
-    p_a, var_a = _word_share(by_anchors, c * (1 - c) / anchors_a, c_.ANCHOR_SHINGLE_SIZE)
-    w_a, w_d = 1 / max(var_a, 1e-6), 1 / max(var_d, 1e-6)
-    return (w_a * p_a + w_d * p_d) / (w_a + w_d)
+    slope = np.add(size_a, size_b) / (np.maximum(size_a, 1) * (1 + j) ** 2)
+    p_d, var_d = _word_share(derived, np.maximum(slope * slope * j * (1 - j) / num_perm, 1e-4), shingle_size)
+    anchors = np.maximum(anchors_a, 1)
+    by_anchors = np.minimum(1.0, np.divide(shared, anchors))
+    c = np.clip(by_anchors, 0.05, 0.95)
+    p_a, var_a = _word_share(by_anchors, c * (1 - c) / anchors, c_.ANCHOR_SHINGLE_SIZE)
+    w_a, w_d = 1 / np.maximum(var_a, 1e-6), 1 / np.maximum(var_d, 1e-6)
+    return np.where(np.greater(anchors_a, 0), (w_a * p_a + w_d * p_d) / (w_a + w_d), p_d)
 
 
 def facts_agree(small: Facts, large: Facts, threshold: float) -> bool:
@@ -123,23 +127,21 @@ def facts_agree(small: Facts, large: Facts, threshold: float) -> bool:
         return False
     if len(small.names) == 0 or len(large.vocabulary) == 0:
         return True
-    names = contained_share(small.names, large.vocabulary)
-    lead = contained_share(small.names[:1], large.vocabulary)
+    names = contained_share(vocabulary_keys(small.names), large.vocabulary)
+    lead = contained_share(vocabulary_keys(small.names[:1]), large.vocabulary)
     return names is not None and names >= threshold and lead == 1.0
 
 
 def relate(
-    query: Fingerprint, cand: Candidate, sim: float, searched_anchors: int, t: Thresholds
+    query: Fingerprint, cand: Candidate, sim: float, c_q: float, c_c: float, t: Thresholds
 ) -> tuple[Relation | None, float, float]:
-    """(relation or None, similarity, containment of the query in the candidate)."""
+    """(relation or None, similarity, containment of the query in the candidate), given the
+    estimated containments of the query in the candidate (c_q) and the reverse (c_c)."""
     if cand.text_hash == query.text_hash:
         return Relation.EXACT, 1.0, 1.0
-    nq, nc = query.signature.size, cand.signature.size
-    perms, k = len(query.signature.values), t.shingle_size
-    c_q = containment(sim, nq, nc, cand.shared_anchors, searched_anchors, perms, k)
-    c_c = containment(sim, nc, nq, cand.shared_anchors, cand.anchors, perms, k)
     if sim < t.near and max(c_q, c_c) < min(t.related, t.contained):
         return None, sim, c_q  # far below every relation: no need to compare facts
+    nq, nc = query.signature.size, cand.signature.size
     agree = facts_agree(query.facts, cand.facts, t.facts) if nq <= nc else facts_agree(cand.facts, query.facts, t.facts)
     if agree and sim >= t.near:
         if c_q >= t.contained and nq <= t.size_ratio * nc:
@@ -174,9 +176,19 @@ def verify(
     if not candidates:
         return []
     sims = jaccard_many(query.signature.values, np.stack([c.signature.values for c in candidates]))
+    # screen all candidates at once: most share a few common phrases and nothing more
+    sizes = np.array([c.signature.size for c in candidates], dtype=np.float64)
+    shared = np.array([c.shared_anchors for c in candidates], dtype=np.float64)
+    anchors = np.array([c.anchors for c in candidates], dtype=np.float64)
+    nq, perms, k = query.signature.size, len(query.signature.values), thresholds.shingle_size
+    c_q = containment(sims, nq, sizes, shared, searched_anchors, perms, k)
+    c_c = containment(sims, sizes, nq, shared, anchors, perms, k)
+    exact = np.array([c.text_hash == query.text_hash for c in candidates])
+    worth = exact | (sims >= thresholds.near) | (np.maximum(c_q, c_c) >= min(thresholds.related, thresholds.contained))
     matches = []
-    for cand, sim in zip(candidates, sims.tolist(), strict=True):
-        relation, sim, cont = relate(query, cand, sim, searched_anchors, thresholds)
+    for i in np.flatnonzero(worth).tolist():
+        cand = candidates[i]
+        relation, sim, cont = relate(query, cand, float(sims[i]), float(c_q[i]), float(c_c[i]), thresholds)
         if relation is not None:
             matches.append(Match(cand.id, sim, cont, relation, cand.cluster_id, cand.meta))
     return sort_matches(matches)

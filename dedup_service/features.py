@@ -28,6 +28,7 @@ _STOPWORDS = frozenset(
 )
 
 U32 = npt.NDArray[np.uint32]
+U16 = npt.NDArray[np.uint16]
 # share of capitalized words in ordinary cased prose (news: about 0.1-0.4); outside it
 # case says nothing about names
 _CASED_SHARE = (0.06, 0.6)
@@ -45,7 +46,9 @@ class Facts:
 
     figures: U32  # tokens with a digit, in order of first appearance
     names: U32  # capitalized names, in order of first appearance (the first: the lead's subject)
-    vocabulary: U32  # every distinct word, so a name can be looked up whatever its case there
+    # every distinct word as a 16-bit key (see ``vocabulary_keys``), so a name can be
+    # looked up whatever its case there
+    vocabulary: U16
 
 
 def facts(lines: list[Line]) -> Facts:
@@ -59,7 +62,7 @@ def facts(lines: list[Line]) -> Facts:
     has_digit = _DIGIT.search
     figures = [t for t in tokens if has_digit(t)]
     words = [t for t in tokens if not has_digit(t)]
-    vocabulary = _hashes({t.casefold() for t in words})
+    vocabulary = vocabulary_keys(_hashes({t.casefold() for t in words}))
     capitalized = [t for t in words if t[0].isupper()]
     if not words or not _CASED_SHARE[0] <= len(capitalized) / len(words) <= _CASED_SHARE[1]:
         return Facts(_hashes(figures), _hashes(()), vocabulary)
@@ -68,7 +71,14 @@ def facts(lines: list[Line]) -> Facts:
     return Facts(_hashes(figures), _hashes(names), vocabulary)
 
 
-def contained_share(small: U32, large: U32) -> float | None:
+def vocabulary_keys(hashes: U32) -> U16:
+    """The top 16 bits of token hashes: a vocabulary of a few hundred words then costs 2
+    bytes a word in the index, and a word absent from it is found by chance with
+    probability (distinct keys) / 65536, well under 1%: for a share of names, noise."""
+    return np.unique((hashes >> np.uint32(16)).astype(np.uint16))
+
+
+def contained_share(small: npt.NDArray[np.unsignedinteger], large: npt.NDArray[np.unsignedinteger]) -> float | None:
     """Share of ``small``'s items found in ``large``; None when ``small`` is empty."""
     if len(small) == 0:
         return None

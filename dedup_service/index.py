@@ -1,15 +1,17 @@
 """Redis I/O for the index: every operation is one atomic call of ``lua/index.lua``.
 
 Layout (all keys share the hash tag ``{prefix}``, see ``constants.key_layout``): one hash
-per article holding its packed signature, shingle count, text hash, facts, metadata and
-cluster id, keyed by a small integer internal id so that LSH buckets and anchor postings
-are compact Redis intsets; one set per LSH bucket and per anchor; one set of links per
-article and one set per cluster; a sorted set of recently changed clusters; and per
-site a bounded sorted set counting how many stories carried each line.
+per article (external id, text hash, cluster id, ingest time, its posting tokens, a packed
+record of signature and facts, metadata and cleaned text), keyed by a small integer
+internal id; LSH buckets and anchor postings as fields of ``2**SHARD_BITS`` sharded hashes
+whose values are comma-joined internal ids (compact listpacks, no key per posting); one
+set of links per linked article and one set per cluster; a sorted set of recently changed
+clusters; and per site a bounded sorted set counting how many stories carried each line.
 """
 
 from __future__ import annotations
 
+import struct
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
@@ -33,8 +35,11 @@ from .fingerprint import Fingerprint
 from .minhash import Signature
 
 _SCRIPT = resources.files(__package__).joinpath("lua/index.lua").read_text(encoding="utf-8")
-_ROW = 12  # fields per candidate row returned by the script
-_MEMBER_ROW = 7  # fields per cluster member row
+_ROW = 8  # fields per candidate row returned by the script
+_MEMBER_ROW = 6  # fields per cluster member row
+_RECORD_HEAD = struct.Struct("<IIII")  # shingles, figures, names, vocabulary sizes
+_TOKEN = np.dtype([("shard", ">u2"), ("field", "<u4")])
+_U4, _U2 = np.dtype("<u4"), np.dtype("<u2")
 _UNAVAILABLE = (
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
@@ -62,14 +67,12 @@ class Found:
 
 @dataclass(frozen=True, slots=True)
 class Write:
-    """One article to index, with what the caller already verified about it."""
+    """One article to index; its site's line keys are counted if it is a new story."""
 
     article_id: str
     fingerprint: Fingerprint
     meta: dict[str, str]
-    links: Sequence[str] = ()  # internal ids of its verified copies
-    seen: Sequence[str] = ()  # internal ids of every candidate already verified
-    site: str | None = None  # count its lines for this site's chrome statistics
+    site: str | None = None
     line_keys: Sequence[bytes] = ()
 
 
@@ -84,11 +87,26 @@ class Finish:
 
 
 @dataclass(frozen=True, slots=True)
+class Learnt:
+    """A site's lines that its latest story made chrome (carried by enough stories)."""
+
+    site: str
+    line_keys: list[bytes]
+
+
+@dataclass(frozen=True, slots=True)
 class UpsertResult:
     status: str  # created | replaced | unchanged
     iid: str
     cluster_id: str
-    found: Found
+    found: Found  # unverified: the caller verifies, then records the verdict with ``finish``
+    learnt: Learnt | None
+
+
+@dataclass(frozen=True, slots=True)
+class FinishResult:
+    cluster_id: str | None  # None when the article is gone
+    learnt: Learnt | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,27 +138,52 @@ def _text(value: bytes) -> str:
     return value.decode("utf-8")
 
 
-def _u32(values: np.ndarray[Any, Any]) -> bytes:
-    return values.astype("<u4").tobytes()
+def tokens(hashes: bytes) -> bytes:
+    """6-byte posting tokens of 8-byte hashes: a shard of SHARD_BITS (2 bytes, from the
+    top bits) and a field (4 bytes, from the low half); see ``lua/index.lua``."""
+    h = np.frombuffer(hashes, dtype="<u8")
+    out = np.empty(len(h), dtype=_TOKEN)
+    out["shard"] = h >> np.uint64(64 - c.SHARD_BITS)
+    out["field"] = h & np.uint64(0xFFFFFFFF)
+    return out.tobytes()
 
 
-def _from_u32(data: bytes) -> np.ndarray[Any, np.dtype[np.uint32]]:
-    return np.frombuffer(data, dtype="<u4").astype(np.uint32)
+def pack_record(sig: Signature, facts: Facts) -> bytes:
+    """Signature and facts in one value (what verification needs of a candidate)."""
+    head = _RECORD_HEAD.pack(sig.size, len(facts.figures), len(facts.names), len(facts.vocabulary))
+    return b"".join((head, facts.figures.astype("<u4").tobytes(), facts.names.astype("<u4").tobytes(),
+                     facts.vocabulary.astype("<u2").tobytes(), sig.to_bytes()))  # fmt: skip
+
+
+def unpack_record(data: bytes) -> tuple[Signature, Facts]:
+    """Views into ``data`` (read-only, no copies: candidates are many and short-lived)."""
+    size, n_fig, n_names, n_vocab = _RECORD_HEAD.unpack_from(data)
+    at = _RECORD_HEAD.size
+    figures = np.frombuffer(data, _U4, n_fig, at)
+    names = np.frombuffer(data, _U4, n_names, at + 4 * n_fig)
+    at += 4 * (n_fig + n_names)
+    vocabulary = np.frombuffer(data, _U2, n_vocab, at)
+    return Signature.from_bytes(data[at + 2 * n_vocab :], size), Facts(figures, names, vocabulary)
 
 
 def _candidate(row: Sequence[bytes]) -> Candidate:
-    iid, ext, sig, size, th, meta, cid, figures, names, vocabulary, shared, anchors = row[:_ROW]
+    iid, ext, cid, record, meta, th, shared, anchors = row[:_ROW]
+    sig, facts = unpack_record(record)
     return Candidate(
         iid=_text(iid),
         id=_text(ext),
-        signature=Signature.from_bytes(sig, int(size)),
+        signature=sig,
         text_hash=th,
         meta=orjson.loads(meta),
         cluster_id=_text(cid),
-        facts=Facts(_from_u32(figures), _from_u32(names), _from_u32(vocabulary)),
+        facts=facts,
         shared_anchors=int(shared),
         anchors=int(anchors),
     )
+
+
+def _learnt(site: str | None, keys: Sequence[bytes]) -> Learnt | None:
+    return Learnt(site, list(keys)) if site and keys else None
 
 
 def site_key(site: str) -> str:
@@ -149,9 +192,16 @@ def site_key(site: str) -> str:
 
 
 class RedisIndex:
-    def __init__(self, redis: Redis | RedisCluster, key_prefix: str, max_candidates: int) -> None:
+    def __init__(
+        self,
+        redis: Redis | RedisCluster,
+        key_prefix: str,
+        max_candidates: int,
+        chrome_min_stories: int = c.CHROME_MIN_STORIES,
+    ) -> None:
         self.redis = redis
         self.max_candidates = max_candidates
+        self.chrome_min_stories = chrome_min_stories
         keys = key_layout(key_prefix)
         self._match = "{" + key_prefix + "}*"
         self._keys = [keys["ids"]]  # the script derives every other key from this one
@@ -163,41 +213,36 @@ class RedisIndex:
         return await _guard(lambda: self._script(keys=self._keys, args=[command, *args]))
 
     async def upsert(self, article_id: str, fp: Fingerprint, meta: dict[str, str]) -> UpsertResult:
-        """Index one article with no prior query: every candidate comes back unverified."""
         return (await self.upsert_many([Write(article_id, fp, meta)]))[0]
 
     async def upsert_many(self, items: Sequence[Write]) -> list[UpsertResult]:
-        """Write articles in order, each whole with its copy links and site line counts in
-        one step, UPSERT_CHUNK per script call (one round trip each). Each result carries
-        the candidates the caller had not seen (``Write.seen``)."""
+        """Write articles in order, UPSERT_CHUNK per script call (one round trip each), each
+        returning its unverified candidates: query and insert in one step."""
         out: list[UpsertResult] = []
-        head = [repr(time.time()), c.SITE_LINES_KEPT, *self._search]
+        head = [repr(time.time()), c.SITE_LINES_KEPT, self.chrome_min_stories, *self._search]
         for start in range(0, len(items), c.UPSERT_CHUNK):
+            chunk = items[start : start + c.UPSERT_CHUNK]
             args: list[Any] = []
-            for w in items[start : start + c.UPSERT_CHUNK]:
+            for w in chunk:
                 fp = w.fingerprint
-                lines = list(w.line_keys) if w.site else []
                 args += [
-                    w.article_id, fp.signature.to_bytes(), fp.bands, fp.anchors, fp.text_hash, fp.signature.size,
-                    orjson.dumps(w.meta), _u32(fp.facts.figures), _u32(fp.facts.names), _u32(fp.facts.vocabulary),
-                    zlib.compress(fp.text.encode("utf-8"), 1), site_key(w.site) if w.site else "",
-                    len(lines), *lines, len(w.links), *w.links, len(w.seen), *w.seen,
+                    w.article_id, fp.text_hash, tokens(fp.bands), tokens(fp.anchors),
+                    pack_record(fp.signature, fp.facts), orjson.dumps(w.meta),
+                    zlib.compress(fp.text.encode("utf-8"), 1),
+                    site_key(w.site) if w.site else "",
+                    b"".join(w.line_keys) if w.site else b"",
                 ]  # fmt: skip
-            for status, iid, cid, searched, rows in await self._call("upsert", *head, *args):
-                out.append(UpsertResult(_text(status), _text(iid), _text(cid), Found.from_reply(searched, rows)))
+            replies = await self._call("upsert", *head, *args)
+            for w, (status, iid, cid, searched, rows, learnt) in zip(chunk, replies, strict=True):
+                found = Found.from_reply(searched, rows)
+                out.append(UpsertResult(_text(status), _text(iid), _text(cid), found, _learnt(w.site, learnt)))
         return out
 
     async def query(self, fp: Fingerprint, exclude_id: str | None = None) -> Found:
-        return (await self.query_many([(exclude_id, fp)]))[0]
-
-    async def query_many(self, items: Sequence[tuple[str | None, Fingerprint]]) -> list[Found]:
-        """Candidates of each fingerprint (read-only), leaving out the given article ids."""
-        if not items:
-            return []
-        args: list[Any] = []
-        for exclude, fp in items:
-            args += [exclude or "", fp.bands, fp.anchors]
-        return [Found.from_reply(searched, rows) for searched, rows in await self._call("check", *self._search, *args)]
+        """Candidates of a fingerprint (read-only), leaving out the given article id."""
+        searched, rows = (await self._call("check", *self._search, exclude_id or "", tokens(fp.bands),
+                                           tokens(fp.anchors)))[0]  # fmt: skip
+        return Found.from_reply(searched, rows)
 
     async def get(self, article_id: str) -> Stored | None:
         reply = await self._call("get", article_id, *self._search)
@@ -210,39 +255,44 @@ class RedisIndex:
     async def delete(self, article_id: str) -> bool:
         return bool(await self._call("delete", article_id, repr(time.time())))
 
-    async def expire(self, cutoff: float, at_most: int) -> int:
-        """Remove up to ``at_most`` articles ingested before ``cutoff`` (Unix seconds)."""
-        return int(await self._call("expire", repr(cutoff), repr(time.time()), at_most))
+    async def expire(self, cutoff: float, at_most: int) -> bool:
+        """Remove up to ``at_most`` articles ingested before ``cutoff`` (Unix seconds);
+        True when more may be left."""
+        removed, steps = await self._call("expire", repr(cutoff), repr(time.time()), at_most)
+        return int(removed) >= at_most or int(steps) >= 10 * at_most
 
     async def pending(self, cutoff: float, at_most: int) -> list[str]:
         """Articles indexed before ``cutoff`` whose candidates were never verified and linked
         (the service stopped between the two calls of an ingest)."""
         return [_text(x) for x in await self._call("pending", repr(cutoff), at_most)]
 
-    async def site_line_counts_many(self, items: Sequence[tuple[str, Sequence[bytes]]]) -> list[list[int]]:
-        """For each (site, line keys): how many distinct stories of the site carried each line."""
-        args: list[Any] = []
-        for site, keys in items:
-            args += [site_key(site), len(keys), *keys]
-        if not items:
+    async def chrome_lines(self, sites: Sequence[str]) -> list[list[bytes]]:
+        """For each site: the keys of the lines carried by at least ``chrome_min_stories``
+        of its stories (its chrome)."""
+        if not sites:
             return []
-        return [[int(float(x)) for x in counts] for counts in await self._call("site_lines", *args)]
+        reply = await self._call("chrome", self.chrome_min_stories, c.SITE_LINES_KEPT, *map(site_key, sites))
+        return [list(keys) for keys in reply]
 
     async def finish(
         self, iid: str, links: Sequence[str], site: str | None = None, line_keys: Sequence[bytes] = ()
-    ) -> str | None:
+    ) -> FinishResult:
         return (await self.finish_many([Finish(iid, links, site, line_keys)]))[0]
 
-    async def finish_many(self, items: Sequence[Finish]) -> list[str | None]:
+    async def finish_many(self, items: Sequence[Finish]) -> list[FinishResult]:
         """Record verdicts: count each article's lines for its site (when given), link it to
-        its verified copies, merging their clusters; returns the cluster ids (None if gone)."""
+        its verified copies, merging their clusters, and clear its pending mark."""
         if not items:
             return []
-        args: list[Any] = [repr(time.time()), c.SITE_LINES_KEPT]
+        args: list[Any] = [repr(time.time()), c.SITE_LINES_KEPT, self.chrome_min_stories]
         for f in items:
-            lines = list(f.line_keys) if f.site else []
-            args += [f.iid, site_key(f.site) if f.site else "", len(lines), *lines, len(f.links), *f.links]
-        return [None if cid is None else _text(cid) for cid in await self._call("finish", *args)]
+            args += [f.iid, site_key(f.site) if f.site else "", b"".join(f.line_keys) if f.site else b"",
+                     ",".join(f.links)]  # fmt: skip
+        replies = await self._call("finish", *args)
+        return [
+            FinishResult(None if cid is None else _text(cid), _learnt(f.site, learnt))
+            for f, (cid, learnt) in zip(items, replies, strict=True)
+        ]
 
     def _delivery_key(self, delivery: str) -> str:
         return self._base + "w:" + xxhash.xxh3_128_hexdigest(delivery.encode())
@@ -272,17 +322,9 @@ class RedisIndex:
         size, rows = await self._call("cluster", cluster_id, max_members)
         members = []
         for i in range(0, len(rows), _MEMBER_ROW):
-            iid, ext, sig, n, th, meta, ingested = rows[i : i + _MEMBER_ROW]
-            members.append(
-                Member(
-                    _text(iid),
-                    _text(ext),
-                    Signature.from_bytes(sig, int(n)),
-                    th,
-                    orjson.loads(meta),
-                    float(ingested),
-                )
-            )
+            iid, ext, record, meta, th, ingested = rows[i : i + _MEMBER_ROW]
+            sig, _ = unpack_record(record)
+            members.append(Member(_text(iid), _text(ext), sig, th, orjson.loads(meta), float(ingested)))
         return int(size), members
 
     async def recent_clusters(

@@ -61,7 +61,8 @@ class Banding:
         return cls(b, r)
 
     def band_hashes(self, sig: Signature) -> bytes:
-        """8 bytes per band: the xxh3 of the band's packed rows, concatenated."""
+        """8 bytes per band: the xxh3 of the band's packed rows, seeded with the band's
+        number so that equal rows in different bands make different buckets."""
         raw = sig.to_bytes()
-        width = 4 * self.rows
-        return b"".join(xxhash.xxh3_64_digest(raw[i * width : (i + 1) * width]) for i in range(self.bands))
+        width = 2 * self.rows
+        return b"".join(xxhash.xxh3_64_digest(raw[i * width : (i + 1) * width], i) for i in range(self.bands))

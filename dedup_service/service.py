@@ -14,19 +14,19 @@ import numpy as np
 
 from . import constants as c
 from .agency import detect, dominant
-from .classify import COPY_RELATIONS, Candidate, Thresholds, overall_relation, relate, sort_matches, verify
+from .chrome import SiteChrome
+from .classify import COPY_RELATIONS, Candidate, Thresholds, overall_relation, verify
 from .config import Settings
 from .errors import DedupError, InvalidField, NotFound
 from .extract import extract_html
 from .features import Facts
 from .fingerprint import Fingerprint, Fingerprinter
 from .index import Finish, Found, RedisIndex, Stored, Write
-from .minhash import jaccard
 from .models import Article, Match, Relation, Verdict, iso_timestamp
 from .normalize import Line, split_lines
 
 _NONE = np.empty(0, dtype=np.uint32)
-_NO_FACTS = Facts(_NONE, _NONE, _NONE)
+_NO_FACTS = Facts(_NONE, _NONE, np.empty(0, dtype=np.uint16))
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +80,7 @@ class Deduplicator:
             shingle_size=settings.shingle_size,
         )
         self.fingerprinter = Fingerprinter(settings.num_perm, settings.shingle_size, settings.threshold, settings.seed)
+        self.chrome = SiteChrome(index)
 
     @staticmethod
     def _lines(article: Article) -> tuple[Article, list[Line], str]:
@@ -102,18 +103,14 @@ class Deduplicator:
         return article, lines, field
 
     async def _prepare_many(self, articles: Sequence[Article]) -> list[Prepared | DedupError]:
-        """Lines, site chrome (one Redis call for all articles with a site) and fingerprints."""
+        """Lines, site chrome (cached per site, see ``chrome``) and fingerprints."""
         staged: list[tuple[Article, list[Line], str] | DedupError] = []
         for article in articles:
             try:
                 staged.append(self._lines(article))
             except DedupError as exc:
                 staged.append(exc)
-        with_site = [st for st in staged if not isinstance(st, DedupError) and st[0].site]
-        counts = await self.index.site_line_counts_many(
-            [(a.site or "", [ln.key for ln in lines]) for a, lines, _ in with_site]
-        )
-        chrome_counts = {id(st): n for st, n in zip(with_site, counts, strict=True)}
+        chrome = await self.chrome.lines(st[0].site for st in staged if not isinstance(st, DedupError) and st[0].site)
         out: list[Prepared | DedupError] = []
         for st in staged:
             if isinstance(st, DedupError):
@@ -121,9 +118,8 @@ class Deduplicator:
                 continue
             article, lines, field = st
             kept = lines
-            if id(st) in chrome_counts:
-                limit = self.settings.chrome_min_stories
-                kept = [ln for ln, n in zip(lines, chrome_counts[id(st)], strict=True) if n < limit]
+            if site_chrome := chrome.get(article.site or ""):
+                kept = [ln for ln in lines if ln.key not in site_chrome]
                 kept = kept or lines  # a text made only of known chrome is still itself
             try:
                 fp = await self._fingerprint(kept, field)
@@ -161,48 +157,43 @@ class Deduplicator:
         self, items: Sequence[Article | DedupError], limit: int = c.DEFAULT_MATCH_LIMIT
     ) -> list[Verdict | DedupError]:
         """Index items in order (so "first seen" follows the batch); a bad item gets its own
-        error and does not stop the others. Redis work is pipelined across the batch: one
-        call reads the site chrome, one queries candidates, and the writes go in chunks,
-        each article whole with its verified copy links. Candidates that appear between the
-        query and the write (a concurrent post, or an earlier item of the same batch) are
-        verified afterwards and linked by one more call. Redis going away fails the batch
-        (503): what was written stays, and re-sending is safe for items with an ``id``."""
+        error and does not stop the others. Each article is written and its candidates
+        found in one step (one script call per UPSERT_CHUNK articles, so a new story costs
+        one round trip); the candidates are then verified here and the copies linked by one
+        more call for the whole batch. Until then an article is marked pending, so a crash
+        in between is repaired by the upkeep sweep. Redis going away fails the batch (503):
+        what was written stays, and re-sending is safe for items with an ``id``."""
         articles = [item for item in items if not isinstance(item, DedupError)]
         prepared = await self._prepare_many(articles)
         ready = [p for p in prepared if not isinstance(p, DedupError)]
         ids = [p.article.id or uuid.uuid4().hex for p in ready]
-        queried = await self.index.query_many([(p.article.id, p.fingerprint) for p in ready])
-        writes = []
-        early: list[list[Match]] = []
-        for article_id, prep, found in zip(ids, ready, queried, strict=True):
-            matches = verify(prep.fingerprint, found.candidates, found.searched_anchors, self.thresholds)
-            early.append(matches)
-            copies = _copies_of(matches, found)
-            site = prep.article.site
-            # a line counts towards chrome once per story of the site, not once per copy
-            new_story = site is not None and not any(cand.meta.get("site") == site for cand in copies)
-            writes.append(Write(article_id, prep.fingerprint, prep.meta, [cand.iid for cand in copies],
-                                [cand.iid for cand in found.candidates], site if new_story else None,
-                                [line.key for line in prep.lines]))  # fmt: skip
-        results = await self.index.upsert_many(writes)
+        results = await self.index.upsert_many(
+            [Write(article_id, p.fingerprint, p.meta, p.article.site, [ln.key for ln in p.lines])
+             for article_id, p in zip(ids, ready, strict=True)]
+        )  # fmt: skip
         verdicts: list[Verdict] = []
         finishes: list[tuple[int, Finish]] = []
-        for article_id, prep, known, result in zip(ids, ready, early, results, strict=True):
-            fp, late = prep.fingerprint, result.found
-            late_matches = verify(fp, late.candidates, late.searched_anchors, self.thresholds)
-            matches = sort_matches(known + late_matches) if late_matches else known
+        for article_id, prep, result in zip(ids, ready, results, strict=True):
+            self.chrome.learn(result.learnt)
+            found = result.found
+            matches = verify(prep.fingerprint, found.candidates, found.searched_anchors, self.thresholds)
             verdicts.append(Verdict(article_id, overall_relation(matches), matches[:limit], result.cluster_id,
                                     result.status))  # fmt: skip
-            if late.candidates and result.status != "unchanged":
-                links = [cand.iid for cand in _copies_of(late_matches, late)]
-                finishes.append((len(verdicts) - 1, Finish(result.iid, links)))
-        cluster_ids = await self.index.finish_many([f for _, f in finishes])
-        for (pos, _), cid in zip(finishes, cluster_ids, strict=True):
-            if cid is not None:
-                verdicts[pos] = replace(verdicts[pos], cluster_id=cid)
+            if found.candidates and result.status != "unchanged":
+                copies = _copies_of(matches, found)
+                site = prep.article.site
+                # a line counts towards chrome once per story of the site, not once per copy
+                new_story = site is not None and not any(cand.meta.get("site") == site for cand in copies)
+                lines = [ln.key for ln in prep.lines]
+                finish = Finish(result.iid, [cand.iid for cand in copies], site if new_story else None, lines)
+                finishes.append((len(verdicts) - 1, finish))
+        for (pos, _), done in zip(finishes, await self.index.finish_many([f for _, f in finishes]), strict=True):
+            self.chrome.learn(done.learnt)
+            if done.cluster_id is not None:
+                verdicts[pos] = replace(verdicts[pos], cluster_id=done.cluster_id)
         # put verdicts and errors back in the order of the items
-        done = iter(verdicts)
-        per_article = iter(p if isinstance(p, DedupError) else next(done) for p in prepared)
+        done_verdicts = iter(verdicts)
+        per_article = iter(p if isinstance(p, DedupError) else next(done_verdicts) for p in prepared)
         return [item if isinstance(item, DedupError) else next(per_article) for item in items]
 
     async def check(self, article: Article, limit: int = c.DEFAULT_MATCH_LIMIT) -> Verdict:
@@ -260,13 +251,10 @@ class Deduplicator:
             relation = "original"
             if m is not original:
                 cand = Candidate(m.iid, m.id, m.signature, m.text_hash, m.meta, cluster_id, _NO_FACTS)
-                sim = jaccard(m.signature.values, original.signature.values)
-                found, _, _ = relate(fp, cand, sim, 0, self.thresholds)
+                found = [match.relation for match in verify(fp, [cand], 0, self.thresholds)]
                 # reversed: the member's relation to the original, not the original's to it
-                found = {Relation.CONTAINED: Relation.CONTAINS, Relation.CONTAINS: Relation.CONTAINED}.get(
-                    found, found
-                ) if found else None  # fmt: skip
-                relation = found.value if found in COPY_RELATIONS else "linked"
+                reverse = {Relation.CONTAINED: Relation.CONTAINS, Relation.CONTAINS: Relation.CONTAINED}
+                relation = reverse.get(found[0], found[0]).value if found and found[0] in COPY_RELATIONS else "linked"
             rows.append({"id": m.id, "relation": relation, **_public_meta(m.meta)})
         sites = sorted({m.meta["site"] for m in members if m.meta.get("site")})
         agency = dominant(m.meta.get("agency") for m in members)

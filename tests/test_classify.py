@@ -2,10 +2,9 @@
 
 import numpy as np
 
-from dedup_service.classify import Candidate, Thresholds, containment, derived_containment, facts_agree, relate
+from dedup_service.classify import Candidate, Thresholds, containment, derived_containment, facts_agree, verify
 from dedup_service.features import Facts, contained_share, facts
 from dedup_service.fingerprint import Fingerprinter
-from dedup_service.minhash import jaccard
 from dedup_service.normalize import split_lines
 
 FP = Fingerprinter(128, 5, 0.5, 1)
@@ -27,9 +26,8 @@ def _relate(query_text: str, cand_text: str) -> str | None:
     qa = set(np.frombuffer(q.anchors, "<u8").tolist())
     ca = set(np.frombuffer(FP(split_lines(cand_text)).anchors, "<u8").tolist())
     cand = Candidate(cand.iid, cand.id, cand.signature, cand.text_hash, {}, "c1", cand.facts, len(qa & ca), len(ca))
-    sim = jaccard(q.signature.values, cand.signature.values)
-    relation, _, _ = relate(q, cand, sim, len(qa), Thresholds())
-    return None if relation is None else relation.value
+    matches = verify(q, [cand], len(qa), Thresholds())
+    return matches[0].relation.value if matches else None
 
 
 def test_derived_containment_of_a_subset() -> None:

@@ -153,10 +153,11 @@ def _index_violations(r: Any, prefix: str) -> list[str]:
         if not r.sismember(f"{tag}c:{cid}", iid):
             bad.append(f"{ext} is not in its cluster {cid}")
     live = set(ids.values())
-    for key in r.scan_iter(match=tag + "b:*", count=1000):
-        stray = {m.decode() for m in r.smembers(key)} - live
-        if stray:
-            bad.append(f"bucket holds deleted articles {sorted(stray)}")
+    for kind in "ba":  # LSH buckets and anchor postings: sharded hashes, field -> "iid,iid"
+        for key in r.scan_iter(match=f"{tag}{kind}:*", count=1000):
+            posted = {m for value in r.hvals(key) for m in value.decode().split(",")}
+            if stray := posted - live:
+                bad.append(f"{kind} postings hold deleted articles {sorted(stray)}")
     for key in r.scan_iter(match=tag + "c:*", count=1000):
         for m in r.smembers(key):
             if r.hget(f"{tag}d:{m.decode()}", "c") != key[len(tag) + 2 :]:

@@ -2,24 +2,39 @@
 -- round trip. KEYS[1] is the ids hash (external id -> internal id), "{prefix}:ids"; every
 -- other key shares its "{prefix}:" part, so all of them live in one Redis Cluster slot
 -- (names as in constants.key_layout). ARGV[1] is the command; the rest depends on it.
--- Article hash fields: x external id, s signature, n shingle count, t text hash,
--- m metadata (JSON), c cluster id, i ingest time, b band hashes (2 bytes each),
--- a anchors (8 bytes each), f figures, e names and v vocabulary (4-byte hashes),
--- z cleaned text (zlib).
+--
+-- Postings (LSH buckets and anchors) are not one key each: a 6-byte token names a shard
+-- (2 bytes, appended to the key prefix) and a field in it (4 bytes), whose value is the
+-- comma-joined internal ids. Small hashes are stored as compact listpacks, so a posting
+-- costs about a dozen bytes instead of a key of its own (about 90).
+-- Article hash fields: x external id, t text hash, c cluster id, i ingest time,
+-- b band tokens, a anchor tokens, r record (signature and facts, packed by the caller),
+-- m metadata (JSON), z cleaned text (zlib).
 local IDS = KEYS[1]
 local BASE = string.sub(IDS, 1, #IDS - 3)
-local SEQ, CSEQ, RECENT, AGES, PENDING = BASE .. 'seq', BASE .. 'cseq', BASE .. 'r', BASE .. 't', BASE .. 'p'
+local SEQ, CSEQ, RECENT, LOW, PENDING = BASE .. 'seq', BASE .. 'cseq', BASE .. 'r', BASE .. 'lo', BASE .. 'p'
 local P_DOC, P_BAND, P_ANCHOR = BASE .. 'd:', BASE .. 'b:', BASE .. 'a:'
 local P_LINK, P_CL, P_SITE = BASE .. 'l:', BASE .. 'c:', BASE .. 's:'
 local CMD = ARGV[1]
-local ROW = {'x', 's', 'n', 't', 'm', 'c', 'f', 'e', 'v'}
+local TOK, LINE = 6, 8 -- bytes per posting token and per line key
 
-local function band_key(bands, i)
-  return P_BAND .. string.char(i) .. string.sub(bands, i * 8 + 1, i * 8 + 8)
+local function posting(prefix, tokens, i)
+  local t = string.sub(tokens, i * TOK + 1, i * TOK + TOK)
+  return prefix .. string.sub(t, 1, 2), string.sub(t, 3)
 end
 
-local function anchor_key(anchors, i)
-  return P_ANCHOR .. string.sub(anchors, i * 8 + 1, i * 8 + 8)
+local function ids_of(value)
+  local out = {}
+  if value then for m in string.gmatch(value, '[^,]+') do out[#out + 1] = m end end
+  return out
+end
+
+local function unpost(key, field, iid)
+  local kept = {}
+  for _, m in ipairs(ids_of(redis.call('HGET', key, field))) do
+    if m ~= iid then kept[#kept + 1] = m end
+  end
+  if #kept == 0 then redis.call('HDEL', key, field) else redis.call('HSET', key, field, table.concat(kept, ',')) end
 end
 
 local function touch(cid, now)
@@ -35,27 +50,28 @@ end
 -- Candidates: articles sharing an LSH bucket, or at least `min_shared` anchors (anchors
 -- held by more than `max_post` articles are boilerplate and skipped). With `iid` the
 -- article is added to its buckets and (non-boilerplate) anchors on the way; ids in the
--- set `skip` are never returned. Returns
--- {anchors searched, rows}; a row is the ROW fields plus the number of anchors shared
--- with the query and the candidate's own anchor count.
+-- set `skip` are never returned. Returns {anchors searched, rows}; a row is internal id,
+-- external id, cluster id, record, metadata, anchors shared with the query and the
+-- candidate's own anchor count.
 local function candidates(bands, anchors, skip, iid, max_cand, min_shared, max_post)
   local found, order = {}, {}
   for m in pairs(skip) do found[m] = true end
-  for i = 0, #bands / 8 - 1 do
-    local key = band_key(bands, i)
-    for _, m in ipairs(redis.call('SMEMBERS', key)) do
+  for i = 0, #bands / TOK - 1 do
+    local key, field = posting(P_BAND, bands, i)
+    local value = redis.call('HGET', key, field)
+    for _, m in ipairs(ids_of(value)) do
       if not found[m] then found[m] = true; order[#order + 1] = m end
     end
-    if iid then redis.call('SADD', key, iid) end
+    if iid then redis.call('HSET', key, field, value and (value .. ',' .. iid) or iid) end
   end
-  local n_anchors = #anchors / 8
+  local n_anchors = #anchors / TOK
   local need = math.min(min_shared, n_anchors)
   local shared, searched = {}, 0
   for i = 0, n_anchors - 1 do
-    local key = anchor_key(anchors, i)
-    local members = redis.call('SMEMBERS', key)
-    local size = #members
-    if size <= max_post then
+    local key, field = posting(P_ANCHOR, anchors, i)
+    local value = redis.call('HGET', key, field)
+    local members = ids_of(value)
+    if #members <= max_post then
       searched = searched + 1
       for _, m in ipairs(members) do
         local k = (shared[m] or 0) + 1
@@ -63,17 +79,17 @@ local function candidates(bands, anchors, skip, iid, max_cand, min_shared, max_p
         if k == need and not found[m] then found[m] = true; order[#order + 1] = m end
       end
     end
-    if iid and size < max_post then redis.call('SADD', key, iid) end
+    if iid and #members < max_post then redis.call('HSET', key, field, value and (value .. ',' .. iid) or iid) end
   end
   local rows = {}
   for k = 1, math.min(#order, max_cand) do
     local m = order[k]
-    local d = redis.call('HMGET', P_DOC .. m, unpack(ROW))
+    local d = redis.call('HMGET', P_DOC .. m, 'x', 'c', 'r', 'm', 't', 'a')
     if d[1] then
       rows[#rows + 1] = m
-      for j = 1, #ROW do rows[#rows + 1] = d[j] end
+      for j = 1, 5 do rows[#rows + 1] = d[j] end
       rows[#rows + 1] = shared[m] or 0
-      rows[#rows + 1] = redis.call('HSTRLEN', P_DOC .. m, 'a') / 8
+      rows[#rows + 1] = #d[6] / TOK
     end
   end
   return {searched, rows}
@@ -114,13 +130,18 @@ local function remove(iid, now)
   local d = redis.call('HMGET', doc, 'x', 'b', 'a', 'c')
   if not d[1] then return 0 end
   local bands, anchors, cid = d[2], d[3], d[4]
-  for i = 0, #bands / 8 - 1 do redis.call('SREM', band_key(bands, i), iid) end
-  for i = 0, #anchors / 8 - 1 do redis.call('SREM', anchor_key(anchors, i), iid) end
+  for i = 0, #bands / TOK - 1 do
+    local key, field = posting(P_BAND, bands, i)
+    unpost(key, field, iid)
+  end
+  for i = 0, #anchors / TOK - 1 do
+    local key, field = posting(P_ANCHOR, anchors, i)
+    unpost(key, field, iid)
+  end
   local nbrs = redis.call('SMEMBERS', P_LINK .. iid)
   for _, nb in ipairs(nbrs) do redis.call('SREM', P_LINK .. nb, iid) end
   redis.call('DEL', P_LINK .. iid, doc)
   redis.call('HDEL', IDS, d[1])
-  redis.call('ZREM', AGES, iid)
   redis.call('ZREM', PENDING, d[1])
   redis.call('SREM', P_CL .. cid, iid)
   if redis.call('EXISTS', P_CL .. cid) == 0 then
@@ -164,78 +185,60 @@ local function link(iid, others, now)
   return best
 end
 
--- Count each line once more for a site's statistics, keeping at most `cap` lines.
-local function learn_lines(site, first, last, cap)
-  local key = P_SITE .. site
-  for j = first, last do redis.call('ZINCRBY', key, 1, ARGV[j]) end
+-- Count each line (8-byte keys, concatenated) once more for a site's statistics, keeping
+-- at most `cap` lines; returns the keys now carried by at least `chrome` stories.
+local function learn_lines(site, lines, cap, chrome)
+  local key, out = P_SITE .. site, {}
+  for i = 0, #lines / LINE - 1 do
+    local line = string.sub(lines, i * LINE + 1, i * LINE + LINE)
+    if tonumber(redis.call('ZINCRBY', key, 1, line)) >= chrome then out[#out + 1] = line end
+  end
   local size = redis.call('ZCARD', key)
   if size > cap then redis.call('ZREMRANGEBYRANK', key, 0, size - cap - 1) end
-end
-
--- Index one article whose fields start at ARGV[k] (see 'upsert'); returns its result and
--- the position after its fields. Same id and text: nothing changes.
-local function upsert_one(k, now, cap, max_cand, min_shared, max_post)
-  local ext, bands, anchors, th = ARGV[k], ARGV[k + 2], ARGV[k + 3], ARGV[k + 4]
-  local site, n_lines = ARGV[k + 11], tonumber(ARGV[k + 12])
-  local lines_at = k + 13
-  local n_links = tonumber(ARGV[lines_at + n_lines])
-  local links_at = lines_at + n_lines + 1
-  local n_seen = tonumber(ARGV[links_at + n_links])
-  local seen_at = links_at + n_links + 1
-  local next_k = seen_at + n_seen
-  local skip, links = {}, {}
-  for j = seen_at, next_k - 1 do skip[ARGV[j]] = true end
-  for j = links_at, links_at + n_links - 1 do links[#links + 1] = ARGV[j] end
-  local iid = redis.call('HGET', IDS, ext)
-  if iid then
-    local d = redis.call('HMGET', P_DOC .. iid, 't', 'c')
-    if d[1] == th then
-      skip[iid] = true
-      local found = candidates(bands, anchors, skip, false, max_cand, min_shared, max_post)
-      return {'unchanged', iid, d[2], found[1], found[2]}, next_k
-    end
-    remove(iid, now)
-  end
-  local status = iid and 'replaced' or 'created'
-  iid = tostring(redis.call('INCR', SEQ))
-  skip[iid] = true
-  local cid = new_cluster(now)
-  local found = candidates(bands, anchors, skip, iid, max_cand, min_shared, max_post)
-  redis.call('HSET', P_DOC .. iid, 'x', ext, 's', ARGV[k + 1], 'n', ARGV[k + 5], 't', th, 'm', ARGV[k + 6],
-    'c', cid, 'i', now, 'b', bands, 'a', anchors, 'f', ARGV[k + 7], 'e', ARGV[k + 8], 'v', ARGV[k + 9],
-    'z', ARGV[k + 10])
-  redis.call('HSET', IDS, ext, iid)
-  redis.call('ZADD', AGES, now, iid)
-  redis.call('SADD', P_CL .. cid, iid)
-  if site ~= '' then learn_lines(site, lines_at, lines_at + n_lines - 1, cap) end
-  cid = link(iid, links, now)
-  -- candidates that appeared after the caller's query (a concurrent or earlier-in-batch
-  -- article) are not verified yet: the article stays pending until 'finish' records them,
-  -- so a crash in between is repaired by the sweep
-  if #found[2] > 0 then redis.call('ZADD', PENDING, now, ext) end
-  return {status, iid, cid, found[1], found[2]}, next_k
+  return out
 end
 
 if CMD == 'upsert' then
-  -- 2 now, 3 max lines kept per site, 4 max candidates, 5 min shared anchors, 6 max anchor
-  -- postings, then per article: external id, signature, bands, anchors, text hash,
-  -- shingle count, metadata, figures, names, vocabulary, cleaned text, site statistics key
-  -- suffix ('' for none), L, L line keys, N, N internal ids of verified copies to link,
-  -- S, S internal ids the caller has already verified. An article is written whole with
-  -- its links in one step; articles go in order, so a later one sees the earlier ones.
-  -- Returns per article {status, internal id, cluster id, anchors searched, rows of the
-  -- candidates the caller has not seen}.
-  local now, cap = ARGV[2], tonumber(ARGV[3])
-  local max_cand, min_shared, max_post = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-  local out, k = {}, 7
-  while k <= #ARGV do
-    out[#out + 1], k = upsert_one(k, now, cap, max_cand, min_shared, max_post)
+  -- 2 now, 3 max lines kept per site, 4 stories that make a line chrome, 5 max candidates,
+  -- 6 min shared anchors, 7 max anchor postings, then 9 fields per article: external id,
+  -- text hash, band tokens, anchor tokens, record, metadata, cleaned text, site
+  -- statistics key suffix ('' for none) and its line keys. Articles go in order, so a
+  -- later one sees the earlier ones. Returns per article {status, internal id, cluster
+  -- id, anchors searched, candidate rows, chrome lines learnt}. An article with
+  -- candidates is marked pending until 'finish' records its verdict (the sweep redoes
+  -- it after a crash); one without is a new story, and its site's lines are counted here.
+  local now, cap, chrome = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+  local max_cand, min_shared, max_post = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+  local out = {}
+  for k = 8, #ARGV, 9 do
+    local ext, th, bands, anchors, site = ARGV[k], ARGV[k + 1], ARGV[k + 2], ARGV[k + 3], ARGV[k + 7]
+    local iid, status, cid, found = redis.call('HGET', IDS, ext), 'created', nil, nil
+    if iid and redis.call('HGET', P_DOC .. iid, 't') == th then
+      status, cid = 'unchanged', redis.call('HGET', P_DOC .. iid, 'c')
+      found = candidates(bands, anchors, {[iid] = true}, false, max_cand, min_shared, max_post)
+    else
+      if iid then remove(iid, now); status = 'replaced' end
+      iid = tostring(redis.call('INCR', SEQ))
+      cid = new_cluster(now)
+      found = candidates(bands, anchors, {[iid] = true}, iid, max_cand, min_shared, max_post)
+      redis.call('HSET', P_DOC .. iid, 'x', ext, 't', th, 'c', cid, 'i', now, 'b', bands, 'a', anchors,
+        'r', ARGV[k + 4], 'm', ARGV[k + 5], 'z', ARGV[k + 6])
+      redis.call('HSET', IDS, ext, iid)
+      redis.call('SADD', P_CL .. cid, iid)
+    end
+    local learnt = {}
+    if #found[2] > 0 then
+      if status ~= 'unchanged' then redis.call('ZADD', PENDING, now, ext) end
+    elseif site ~= '' and status ~= 'unchanged' then
+      learnt = learn_lines(site, ARGV[k + 8], cap, chrome)
+    end
+    out[#out + 1] = {status, iid, cid, found[1], found[2], learnt}
   end
   return out
 
 elseif CMD == 'check' then
   -- 2 max candidates, 3 min shared anchors, 4 max anchor postings, then per article:
-  -- external id to leave out (or ''), bands, anchors. Read-only.
+  -- external id to leave out (or ''), band tokens, anchor tokens. Read-only.
   local max_cand, min_shared, max_post = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
   local out = {}
   for k = 5, #ARGV, 3 do
@@ -249,9 +252,9 @@ elseif CMD == 'get' then
   -- 2 external id, 3 max candidates, 4 min shared anchors, 5 max anchor postings
   local iid = redis.call('HGET', IDS, ARGV[2])
   if not iid then return false end
-  local d = redis.call('HMGET', P_DOC .. iid, 'x', 's', 'n', 't', 'm', 'c', 'f', 'e', 'v', 'b', 'a', 'z', 'i')
-  local found = candidates(d[10], d[11], {[iid] = true}, false, tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]))
-  return {iid, d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], 0, #d[11] / 8, d[12], d[13], found[1], found[2]}
+  local d = redis.call('HMGET', P_DOC .. iid, 'x', 'c', 'r', 'm', 't', 'a', 'b', 'z', 'i')
+  local found = candidates(d[7], d[6], {[iid] = true}, false, tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]))
+  return {iid, d[1], d[2], d[3], d[4], d[5], 0, #d[6] / TOK, d[8], d[9], found[1], found[2]}
 
 elseif CMD == 'delete' then
   -- 2 external id, 3 now
@@ -261,28 +264,36 @@ elseif CMD == 'delete' then
 
 elseif CMD == 'expire' then
   -- 2 cutoff (ingest time), 3 now, 4 at most this many: removes the oldest articles
-  -- ingested before the cutoff, each as a delete would; returns how many went
-  local old = redis.call('ZRANGEBYSCORE', AGES, '-inf', '(' .. ARGV[2], 'LIMIT', 0, tonumber(ARGV[4]))
-  for _, iid in ipairs(old) do remove(iid, ARGV[3]) end
-  return #old
+  -- ingested before the cutoff, each as a delete would; returns how many went. Internal
+  -- ids grow with ingest time, so a cursor walks them in order: no index of ages needed.
+  local cutoff, at_most = tonumber(ARGV[2]), tonumber(ARGV[4])
+  local iid, top = tonumber(redis.call('GET', LOW) or '1'), tonumber(redis.call('GET', SEQ) or '0')
+  local removed, steps = 0, 0
+  while iid <= top and removed < at_most and steps < 10 * at_most do
+    local t = redis.call('HGET', P_DOC .. iid, 'i')
+    if t then
+      if tonumber(t) >= cutoff then break end
+      removed = removed + remove(tostring(iid), ARGV[3])
+    end
+    iid, steps = iid + 1, steps + 1
+  end
+  redis.call('SET', LOW, iid)
+  return {removed, steps}
 
 elseif CMD == 'finish' then
-  -- 2 now, 3 max lines kept per site, then per article: internal id, site statistics key
-  -- suffix ('' for none), L, L line keys, N, N internal ids to link to. Counts each line
-  -- once more for its site, links, and clears the pending mark; returns the cluster ids.
-  local now, cap = ARGV[2], tonumber(ARGV[3])
-  local out, k = {}, 4
-  while k <= #ARGV do
-    local iid, site, n_lines = ARGV[k], ARGV[k + 1], tonumber(ARGV[k + 2])
-    k = k + 3
-    if site ~= '' then learn_lines(site, k, k + n_lines - 1, cap) end
-    k = k + n_lines
-    local n_links, others = tonumber(ARGV[k]), {}
-    for j = k + 1, k + n_links do others[#others + 1] = ARGV[j] end
-    k = k + n_links + 1
+  -- 2 now, 3 max lines kept per site, 4 stories that make a line chrome, then per
+  -- article: internal id, site statistics key suffix ('' for none), its line keys,
+  -- comma-joined internal ids to link to. Counts each line once more for its site, links,
+  -- and clears the pending mark; returns {cluster id, chrome lines learnt} each.
+  local now, cap, chrome = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+  local out = {}
+  for k = 5, #ARGV, 4 do
+    local iid, site = ARGV[k], ARGV[k + 1]
+    local learnt = {}
+    if site ~= '' then learnt = learn_lines(site, ARGV[k + 2], cap, chrome) end
     local ext = redis.call('HGET', P_DOC .. iid, 'x')
     if ext then redis.call('ZREM', PENDING, ext) end
-    out[#out + 1] = link(iid, others, now)
+    out[#out + 1] = {link(iid, ids_of(ARGV[k + 3]), now), learnt}
   end
   return out
 
@@ -290,15 +301,12 @@ elseif CMD == 'pending' then
   -- 2 cutoff, 3 at most: external ids of articles whose verdict was never recorded
   return redis.call('ZRANGEBYSCORE', PENDING, '-inf', '(' .. ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
 
-elseif CMD == 'site_lines' then
-  -- per article: site statistics key suffix, L, L line keys. For each article, how many
-  -- stories of its site carried each line.
-  local out, k = {}, 2
-  while k <= #ARGV do
-    local key, n, counts = P_SITE .. ARGV[k], tonumber(ARGV[k + 1]), {}
-    for j = k + 2, k + 1 + n do counts[#counts + 1] = redis.call('ZSCORE', key, ARGV[j]) or 0 end
-    out[#out + 1] = counts
-    k = k + 2 + n
+elseif CMD == 'chrome' then
+  -- 2 stories that make a line chrome, 3 at most, then site statistics key suffixes:
+  -- each site's chrome lines
+  local out = {}
+  for k = 4, #ARGV do
+    out[#out + 1] = redis.call('ZRANGEBYSCORE', P_SITE .. ARGV[k], ARGV[2], '+inf', 'LIMIT', 0, tonumber(ARGV[3]))
   end
   return out
 
@@ -312,15 +320,15 @@ elseif CMD == 'clusters' then
   return out
 
 elseif CMD == 'cluster' then
-  -- 2 cluster id, 3 max members: rows of internal id, external id, signature, shingle
-  -- count, text hash, metadata, ingest time
+  -- 2 cluster id, 3 max members: rows of internal id, external id, record, metadata,
+  -- text hash, ingest time
   local rows = {}
   local members = redis.call('SMEMBERS', P_CL .. ARGV[2])
   for k = 1, math.min(#members, tonumber(ARGV[3])) do
-    local d = redis.call('HMGET', P_DOC .. members[k], 'x', 's', 'n', 't', 'm', 'i')
+    local d = redis.call('HMGET', P_DOC .. members[k], 'x', 'r', 'm', 't', 'i')
     if d[1] then
       rows[#rows + 1] = members[k]
-      for j = 1, 6 do rows[#rows + 1] = d[j] end
+      for j = 1, 5 do rows[#rows + 1] = d[j] end
     end
   end
   return {#members, rows}
