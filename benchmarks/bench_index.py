@@ -1,31 +1,50 @@
 """Index cost per article against Redis: the service's one-call Lua upsert against
 datasketch's MinHashLSH with Redis storage, on the same private redis-server, same run.
 
-Measures, for --articles N (default 5000; fingerprints are computed up front, so only
-index work is timed):
-1. insert+query per article: datasketch ``query`` then ``insert``; the service's
-   ``upsert`` (one EVALSHA that reads candidates and inserts), sequential and with 32
-   concurrent requests on one connection pool;
-2. Redis memory per indexed article (INFO used_memory delta) for both layouts;
-3. query latency (``check``, read-only) at N/10 and N indexed articles.
+Measures (fingerprints are computed up front, so only index work is timed):
+1. insert+query per article: datasketch ``query`` then ``insert`` (on the first
+   --baseline-articles of the corpus: its cost per article does not depend on the index
+   size, and it takes about 12 ms an article); the service's ``upsert`` (one EVALSHA that
+   finds candidates and inserts) sequentially, with 32 concurrent requests on one
+   connection pool, and batched (``upsert_many``, 50 articles per EVALSHA); and the
+   sequential upsert on a local 3-node Redis Cluster, to show what the cluster costs;
+2. Redis memory per indexed article (INFO used_memory delta) for both layouts, at
+   --articles real articles and at each --scale;
+3. query latency (``check``, read-only, 300 real articles) at each size: --articles,
+   then each --scale reached with a bulk loader.
 
-    python benchmarks/bench_index.py [--articles 5000] [--json FILE]
+The bulk loader writes filler articles: real fingerprints whose bucket and anchor hashes
+are re-salted, so each lands in postings of its own as a distinct article would, with the
+record and text of a real article (so memory per article stays representative). It
+loads with ``upsert_many`` in chunks of 500, 4 in flight.
+
+    python benchmarks/bench_index.py [--articles 10000] [--scale 100000[,1000000]] [--json FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import tempfile
 import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
+import numpy as np
 import redis
 import redis.asyncio
+import xxhash
 from common import corpus, median, percentile, print_table, private_redis, write_json
 from datasketch import MinHash, MinHashLSH
+from redis.asyncio.cluster import RedisCluster
 
+from dedup_service.embedded import EmbeddedCluster
 from dedup_service.fingerprint import Fingerprint, Fingerprinter
-from dedup_service.index import RedisIndex
+from dedup_service.index import RedisIndex, Write
 from dedup_service.normalize import split_lines
+
+META = {"site": "bench"}
 
 
 def used_memory(url: str) -> int:
@@ -54,31 +73,77 @@ def datasketch_run(url: str, mins: list[MinHash]) -> list[float]:
     return out
 
 
-async def service_run(url: str, fps: list[Fingerprint], concurrency: int) -> tuple[list[float], float]:
-    client = redis.asyncio.Redis.from_url(url, max_connections=max(concurrency, 1))
-    index = RedisIndex(client, f"bench{concurrency}", max_candidates=2000)
+def _client(url: str, cluster: bool = False, connections: int = 1) -> Any:
+    if cluster:
+        return RedisCluster.from_url(url)
+    return redis.asyncio.Redis.from_url(url, max_connections=max(connections, 1))
+
+
+async def service_run(
+    url: str, fps: list[Fingerprint], concurrency: int, prefix: str, cluster: bool = False
+) -> tuple[list[float], float]:
+    client = _client(url, cluster, concurrency)
+    index = RedisIndex(client, prefix, max_candidates=2000)
     lat: list[float] = []
     sem = asyncio.Semaphore(concurrency)
 
     async def one(i: int, fp: Fingerprint) -> None:
         async with sem:
             t0 = time.perf_counter()
-            await index.upsert(f"a{i}", fp, {"site": "bench"})
+            await index.upsert(f"a{i}", fp, META)
             lat.append(time.perf_counter() - t0)
 
     t0 = time.perf_counter()
-    if concurrency == 1:
-        for i, fp in enumerate(fps):
-            await one(i, fp)
-    else:
-        await asyncio.gather(*(one(i, fp) for i, fp in enumerate(fps)))
+    await asyncio.gather(*(one(i, fp) for i, fp in enumerate(fps)))
     wall = time.perf_counter() - t0
     await client.aclose()
     return lat, wall
 
 
+async def batched_run(url: str, fps: list[Fingerprint], prefix: str, batch: int = 500) -> tuple[list[float], float]:
+    """Per-article latency is the batch's time divided by its size."""
+    client = _client(url)
+    index = RedisIndex(client, prefix, max_candidates=2000)
+    lat: list[float] = []
+    t0 = time.perf_counter()
+    for start in range(0, len(fps), batch):
+        chunk = [Write(f"a{start + i}", fp, META) for i, fp in enumerate(fps[start : start + batch])]
+        t1 = time.perf_counter()
+        await index.upsert_many(chunk)
+        lat += [(time.perf_counter() - t1) / len(chunk)] * len(chunk)
+    wall = time.perf_counter() - t0
+    await client.aclose()
+    return lat, wall
+
+
+def filler(fp: Fingerprint, salt: int) -> Fingerprint:
+    """A distinct article with ``fp``'s record: its bucket and anchor hashes re-salted."""
+    mix = np.uint64(xxhash.xxh3_64_intdigest(salt.to_bytes(8, "little")))
+    bands = (np.frombuffer(fp.bands, "<u8") ^ mix).tobytes()
+    anchors = (np.frombuffer(fp.anchors, "<u8") ^ mix).tobytes()
+    return replace(fp, bands=bands, anchors=anchors, text_hash=xxhash.xxh3_128_digest(fp.text_hash + mix.tobytes()))
+
+
+async def bulk_load(url: str, fps: list[Fingerprint], prefix: str, start: int, stop: int) -> float:
+    """Index filler articles number start..stop-1; returns articles/s."""
+    client = _client(url, connections=4)
+    index = RedisIndex(client, prefix, max_candidates=2000)
+    sem = asyncio.Semaphore(4)
+
+    async def load(lo: int, hi: int) -> None:
+        writes = [Write(f"f{k}", filler(fps[k % len(fps)], k), META) for k in range(lo, hi)]
+        async with sem:
+            await index.upsert_many(writes)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(load(lo, min(lo + 500, stop)) for lo in range(start, stop, 500)))
+    rate = (stop - start) / (time.perf_counter() - t0)
+    await client.aclose()
+    return rate
+
+
 async def query_latency(url: str, fps: list[Fingerprint], prefix: str, n: int = 300) -> list[float]:
-    client = redis.asyncio.Redis.from_url(url)
+    client = _client(url)
     index = RedisIndex(client, prefix, max_candidates=2000)
     out = []
     for fp in fps[:n]:
@@ -91,78 +156,99 @@ async def query_latency(url: str, fps: list[Fingerprint], prefix: str, n: int = 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--articles", type=int, default=5000)
+    parser.add_argument("--articles", type=int, default=10_000)
+    parser.add_argument("--baseline-articles", type=int, default=2000)
+    parser.add_argument("--scale", default="100000", help="comma-separated index sizes for the bulk loader ('' for none)")
     parser.add_argument("--json")
     args = parser.parse_args()
     n = args.articles
+    scales = sorted(int(s) for s in args.scale.split(",") if s.strip() and int(s) > n)
     texts = corpus(n)
     fpr = Fingerprinter(128, 5, 0.5, 1)
     fps = [fpr(split_lines(t)) for t in texts]
+    n_ds = min(n, args.baseline_articles)
     mins = []
-    for t in texts:
+    for t in texts[:n_ds]:
         m = MinHash(num_perm=128)
         w = t.lower().split()
         m.update_batch([" ".join(w[i : i + 5]).encode() for i in range(max(len(w) - 4, 1))])
         mins.append(m)
-    results: dict[str, dict[str, float]] = {}
+    runs: dict[str, tuple[list[float], float, int]] = {}
+    memory: dict[str, float] = {}
+    latency: dict[str, list[float]] = {}
+    loads: dict[str, float] = {}
+    queries = fps[::7]
     with private_redis() as url:
         base = used_memory(url)
         ds = datasketch_run(url, mins)
-        ds_mem = (used_memory(url) - base) / n
-        flush(url)
-        base = used_memory(url)
-        seq, seq_wall = asyncio.run(service_run(url, fps, 1))
-        ours_mem = (used_memory(url) - base) / n
-        q_full = asyncio.run(query_latency(url, fps[::7], "bench1"))
-        flush(url)
-        asyncio.run(service_run(url, fps[: n // 10], 1))
-        q_small = asyncio.run(query_latency(url, fps[::7], "bench1"))
-        flush(url)
-        conc, conc_wall = asyncio.run(service_run(url, fps, 32))
-    for name, lat, wall in [
-        ("datasketch MinHashLSH (redis) query+insert", ds, sum(ds)),
-        ("service upsert, sequential", seq, seq_wall),
-        ("service upsert, 32 concurrent", conc, conc_wall),
-    ]:
-        results[name] = {
-            "us_per_article": wall / n * 1e6,
+        memory[f"datasketch MinHashLSH @ {n_ds}"] = (used_memory(url) - base) / n_ds
+        runs["datasketch MinHashLSH (redis) query+insert"] = (ds, sum(ds), n_ds)
+        for name, run in [
+            ("service upsert, 32 concurrent", lambda: service_run(url, fps, 32, "c32")),
+            ("service upsert_many, 500 per batch", lambda: batched_run(url, fps, "batch")),
+            ("service upsert, sequential", lambda: service_run(url, fps, 1, "seq")),
+        ]:
+            flush(url)
+            base = used_memory(url)
+            lat, wall = asyncio.run(run())  # type: ignore[arg-type]
+            runs[name] = (lat, wall, n)
+        memory[f"service @ {n}"] = (used_memory(url) - base) / n
+        latency[str(n)] = asyncio.run(query_latency(url, queries, "seq"))
+        done = n
+        for size in scales:
+            loads[str(size)] = asyncio.run(bulk_load(url, fps, "seq", done, size))
+            done = size
+            memory[f"service @ {size}"] = (used_memory(url) - base) / size
+            latency[str(size)] = asyncio.run(query_latency(url, queries, "seq"))
+    n_cluster = max(n // 5, 1)
+    with tempfile.TemporaryDirectory(prefix="dedup-bench-cluster-") as tmp, EmbeddedCluster(Path(tmp)) as cluster:
+        url = f"redis://127.0.0.1:{cluster.ports[0]}/0"
+        lat, wall = asyncio.run(service_run(url, fps[:n_cluster], 1, "cl", cluster=True))
+        runs["service upsert, sequential, 3-node Redis Cluster"] = (lat, wall, n_cluster)
+
+    naive = runs["datasketch MinHashLSH (redis) query+insert"]
+    naive_us = naive[1] / naive[2] * 1e6
+    results = {
+        name: {
+            "articles": count,
+            "us_per_article": wall / count * 1e6,
             "p50_us": median(lat) * 1e6,
             "p99_us": percentile(lat, 0.99) * 1e6,
-            "articles_per_s": n / wall,
+            "articles_per_s": count / wall,
+            "vs_datasketch": naive_us / (wall / count * 1e6),
         }
-    naive = results["datasketch MinHashLSH (redis) query+insert"]["us_per_article"]
+        for name, (lat, wall, count) in runs.items()
+    }
     print_table(
-        f"Index insert+query per article ({n} articles, threshold 0.5, num_perm 128)",
-        ["variant", "µs/article", "p50 µs", "p99 µs", "articles/s", "vs datasketch"],
+        "Index insert+query per article (threshold 0.5, num_perm 128)",
+        ["variant", "articles", "µs/article", "p50 µs", "p99 µs", "articles/s", "vs datasketch"],
         [
-            [
-                k,
-                f"{v['us_per_article']:.0f}",
-                f"{v['p50_us']:.0f}",
-                f"{v['p99_us']:.0f}",
-                f"{v['articles_per_s']:.0f}",
-                f"{naive / v['us_per_article']:.1f}x",
-            ]
+            [k, v["articles"], f"{v['us_per_article']:.0f}", f"{v['p50_us']:.0f}", f"{v['p99_us']:.0f}",
+             f"{v['articles_per_s']:.0f}", f"{v['vs_datasketch']:.1f}x"]
             for k, v in results.items()
         ],
-    )
+    )  # fmt: skip
+    ds_mem = memory[f"datasketch MinHashLSH @ {n_ds}"]
     print_table(
         "Redis memory per indexed article (used_memory delta)",
-        ["layout", "bytes/article"],
-        [["datasketch MinHashLSH", f"{ds_mem:.0f}"], ["service", f"{ours_mem:.0f}"]],
+        ["layout @ articles", "bytes/article", "vs datasketch"],
+        [[k, f"{v:.0f}", f"{ds_mem / v:.1f}x less" if k.startswith("service") else ""] for k, v in memory.items()],
     )
-    lat = {f"{n // 10}": q_small, f"{n}": q_full}
     print_table(
-        "Query latency (check, read-only) as the index grows",
-        ["indexed", "p50 µs", "p99 µs"],
-        [[k, f"{median(v) * 1e6:.0f}", f"{percentile(v, 0.99) * 1e6:.0f}"] for k, v in lat.items()],
-    )
+        "Query latency (check, read-only, 300 real articles) as the index grows",
+        ["indexed", "p50 µs", "p99 µs", "bulk load articles/s"],
+        [[k, f"{median(v) * 1e6:.0f}", f"{percentile(v, 0.99) * 1e6:.0f}", f"{loads[k]:.0f}" if k in loads else ""]
+         for k, v in latency.items()],
+    )  # fmt: skip
     write_json(
         args.json,
         {
             "index": results,
-            "memory_bytes_per_article": {"datasketch": ds_mem, "service": ours_mem},
-            "query_latency_us": {k: {"p50": median(v) * 1e6, "p99": percentile(v, 0.99) * 1e6} for k, v in lat.items()},
+            "memory_bytes_per_article": memory,
+            "query_latency_us": {
+                k: {"p50": median(v) * 1e6, "p99": percentile(v, 0.99) * 1e6} for k, v in latency.items()
+            },
+            "bulk_load_articles_per_s": loads,
         },
     )
 

@@ -53,6 +53,10 @@ ANCHOR_SHINGLE_SIZE = 3
 ANCHOR_MOD = 8
 MAX_ANCHORS = 256
 MIN_SHARED_ANCHORS = 2
+# ... and, unless it also shares an LSH bucket, at least this share of the smaller anchor
+# set: a related text keeps 0.7 of the words, so about 0.7**3 = 0.34 of the 3-word
+# anchors; below 0.25 it cannot be related, and is not worth sending back to verify
+MIN_SHARED_ANCHOR_SHARE = 0.25
 # an anchor found in more articles than this is boilerplate: not searched, not indexed
 ANCHOR_MAX_POSTINGS = 100
 

@@ -207,7 +207,7 @@ class RedisIndex:
         self._keys = [keys["ids"]]  # the script derives every other key from this one
         self._base = keys["ids"][: -len("ids")]
         self._script = redis.register_script(_SCRIPT)
-        self._search = [max_candidates, c.MIN_SHARED_ANCHORS, c.ANCHOR_MAX_POSTINGS]
+        self._search = [max_candidates, c.MIN_SHARED_ANCHORS, c.MIN_SHARED_ANCHOR_SHARE, c.ANCHOR_MAX_POSTINGS]
 
     async def _call(self, command: str, *args: Any) -> Any:
         return await _guard(lambda: self._script(keys=self._keys, args=[command, *args]))

@@ -26,15 +26,19 @@ def test_signature_benchmark_reports_every_variant(tmp_path: Path) -> None:
 
 
 def test_index_benchmark_reports_speed_memory_and_latency(tmp_path: Path) -> None:
-    res = _run("bench_index.py", "--articles", "60", out=tmp_path / "i.json")
+    res = _run("bench_index.py", "--articles", "60", "--baseline-articles", "20", "--scale", "200",
+               out=tmp_path / "i.json")  # fmt: skip
     assert set(res["index"]) == {
         "datasketch MinHashLSH (redis) query+insert",
         "service upsert, sequential",
         "service upsert, 32 concurrent",
+        "service upsert_many, 500 per batch",
+        "service upsert, sequential, 3-node Redis Cluster",
     }
-    assert all(v["articles_per_s"] > 0 for v in res["index"].values())
-    assert res["memory_bytes_per_article"]["service"] > 0
-    assert set(res["query_latency_us"]) == {"6", "60"}
+    assert all(v["articles_per_s"] > 0 and v["vs_datasketch"] > 0 for v in res["index"].values())
+    assert set(res["memory_bytes_per_article"]) == {"datasketch MinHashLSH @ 20", "service @ 60", "service @ 200"}
+    assert all(v > 0 for v in res["memory_bytes_per_article"].values())
+    assert set(res["query_latency_us"]) == {"60", "200"} and set(res["bulk_load_articles_per_s"]) == {"200"}
 
 
 def test_http_benchmark_reports_both_servers(tmp_path: Path) -> None:

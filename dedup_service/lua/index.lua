@@ -47,31 +47,32 @@ local function new_cluster(now)
   return cid
 end
 
--- Candidates: articles sharing an LSH bucket, or at least `min_shared` anchors (anchors
--- held by more than `max_post` articles are boilerplate and skipped). With `iid` the
--- article is added to its buckets and (non-boilerplate) anchors on the way; ids in the
--- set `skip` are never returned. Returns {anchors searched, rows}; a row is internal id,
--- external id, cluster id, record, metadata, anchors shared with the query and the
--- candidate's own anchor count.
-local function candidates(bands, anchors, skip, iid, max_cand, min_shared, max_post)
-  local found, order = {}, {}
+-- Candidates: articles sharing an LSH bucket, or at least `min_shared` anchors and at
+-- least the share `min_share` of the smaller anchor set (anchors held by more than
+-- `max_post` articles are boilerplate and skipped). With `iid` the article is added to
+-- its buckets and (non-boilerplate) anchors on the way; ids in the set `skip` are never
+-- returned. Returns {anchors searched, rows}; a row is internal id, external id, cluster
+-- id, record, metadata, text hash, anchors shared with the query and the candidate's own
+-- anchor count.
+local function candidates(bands, anchors, skip, iid, s)
+  local found, order, by_band = {}, {}, {}
   for m in pairs(skip) do found[m] = true end
   for i = 0, #bands / TOK - 1 do
     local key, field = posting(P_BAND, bands, i)
     local value = redis.call('HGET', key, field)
     for _, m in ipairs(ids_of(value)) do
-      if not found[m] then found[m] = true; order[#order + 1] = m end
+      if not found[m] then found[m] = true; by_band[m] = true; order[#order + 1] = m end
     end
     if iid then redis.call('HSET', key, field, value and (value .. ',' .. iid) or iid) end
   end
   local n_anchors = #anchors / TOK
-  local need = math.min(min_shared, n_anchors)
+  local need = math.min(s.min_shared, n_anchors)
   local shared, searched = {}, 0
   for i = 0, n_anchors - 1 do
     local key, field = posting(P_ANCHOR, anchors, i)
     local value = redis.call('HGET', key, field)
     local members = ids_of(value)
-    if #members <= max_post then
+    if #members <= s.max_post then
       searched = searched + 1
       for _, m in ipairs(members) do
         local k = (shared[m] or 0) + 1
@@ -79,20 +80,29 @@ local function candidates(bands, anchors, skip, iid, max_cand, min_shared, max_p
         if k == need and not found[m] then found[m] = true; order[#order + 1] = m end
       end
     end
-    if iid and #members < max_post then redis.call('HSET', key, field, value and (value .. ',' .. iid) or iid) end
+    if iid and #members < s.max_post then redis.call('HSET', key, field, value and (value .. ',' .. iid) or iid) end
   end
   local rows = {}
-  for k = 1, math.min(#order, max_cand) do
+  for k = 1, math.min(#order, s.max_cand) do
     local m = order[k]
-    local d = redis.call('HMGET', P_DOC .. m, 'x', 'c', 'r', 'm', 't', 'a')
-    if d[1] then
+    local d = redis.call('HMGET', P_DOC .. m, 'x', 'c', 'r', 'm', 't')
+    local own = redis.call('HSTRLEN', P_DOC .. m, 'a') / TOK
+    local n_shared = shared[m] or 0
+    if d[1] and (by_band[m] or n_shared >= s.min_share * math.min(searched, own)) then
       rows[#rows + 1] = m
       for j = 1, 5 do rows[#rows + 1] = d[j] end
-      rows[#rows + 1] = shared[m] or 0
-      rows[#rows + 1] = #d[6] / TOK
+      rows[#rows + 1] = n_shared
+      rows[#rows + 1] = own
     end
   end
   return {searched, rows}
+end
+
+-- Search settings from ARGV[k..k+3]: max candidates, min shared anchors, min share of
+-- anchors, max anchor postings.
+local function search_args(k)
+  return {max_cand = tonumber(ARGV[k]), min_shared = tonumber(ARGV[k + 1]), min_share = tonumber(ARGV[k + 2]),
+    max_post = tonumber(ARGV[k + 3])}
 end
 
 -- Re-label the pieces of cluster `cid` that are no longer connected; the largest keeps `cid`.
@@ -199,28 +209,27 @@ local function learn_lines(site, lines, cap, chrome)
 end
 
 if CMD == 'upsert' then
-  -- 2 now, 3 max lines kept per site, 4 stories that make a line chrome, 5 max candidates,
-  -- 6 min shared anchors, 7 max anchor postings, then 9 fields per article: external id,
+  -- 2 now, 3 max lines kept per site, 4 stories that make a line chrome, 5-8 search
+  -- settings (see search_args), then 9 fields per article: external id,
   -- text hash, band tokens, anchor tokens, record, metadata, cleaned text, site
   -- statistics key suffix ('' for none) and its line keys. Articles go in order, so a
   -- later one sees the earlier ones. Returns per article {status, internal id, cluster
   -- id, anchors searched, candidate rows, chrome lines learnt}. An article with
   -- candidates is marked pending until 'finish' records its verdict (the sweep redoes
   -- it after a crash); one without is a new story, and its site's lines are counted here.
-  local now, cap, chrome = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
-  local max_cand, min_shared, max_post = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+  local now, cap, chrome, search = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), search_args(5)
   local out = {}
-  for k = 8, #ARGV, 9 do
+  for k = 9, #ARGV, 9 do
     local ext, th, bands, anchors, site = ARGV[k], ARGV[k + 1], ARGV[k + 2], ARGV[k + 3], ARGV[k + 7]
     local iid, status, cid, found = redis.call('HGET', IDS, ext), 'created', nil, nil
     if iid and redis.call('HGET', P_DOC .. iid, 't') == th then
       status, cid = 'unchanged', redis.call('HGET', P_DOC .. iid, 'c')
-      found = candidates(bands, anchors, {[iid] = true}, false, max_cand, min_shared, max_post)
+      found = candidates(bands, anchors, {[iid] = true}, false, search)
     else
       if iid then remove(iid, now); status = 'replaced' end
       iid = tostring(redis.call('INCR', SEQ))
       cid = new_cluster(now)
-      found = candidates(bands, anchors, {[iid] = true}, iid, max_cand, min_shared, max_post)
+      found = candidates(bands, anchors, {[iid] = true}, iid, search)
       redis.call('HSET', P_DOC .. iid, 'x', ext, 't', th, 'c', cid, 'i', now, 'b', bands, 'a', anchors,
         'r', ARGV[k + 4], 'm', ARGV[k + 5], 'z', ARGV[k + 6])
       redis.call('HSET', IDS, ext, iid)
@@ -237,23 +246,22 @@ if CMD == 'upsert' then
   return out
 
 elseif CMD == 'check' then
-  -- 2 max candidates, 3 min shared anchors, 4 max anchor postings, then per article:
-  -- external id to leave out (or ''), band tokens, anchor tokens. Read-only.
-  local max_cand, min_shared, max_post = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-  local out = {}
-  for k = 5, #ARGV, 3 do
+  -- 2-5 search settings (see search_args), then per article: external id to leave out
+  -- (or ''), band tokens, anchor tokens. Read-only.
+  local search, out = search_args(2), {}
+  for k = 6, #ARGV, 3 do
     local exclude, skip = redis.call('HGET', IDS, ARGV[k]), {}
     if exclude then skip[exclude] = true end
-    out[#out + 1] = candidates(ARGV[k + 1], ARGV[k + 2], skip, false, max_cand, min_shared, max_post)
+    out[#out + 1] = candidates(ARGV[k + 1], ARGV[k + 2], skip, false, search)
   end
   return out
 
 elseif CMD == 'get' then
-  -- 2 external id, 3 max candidates, 4 min shared anchors, 5 max anchor postings
+  -- 2 external id, 3-6 search settings (see search_args)
   local iid = redis.call('HGET', IDS, ARGV[2])
   if not iid then return false end
   local d = redis.call('HMGET', P_DOC .. iid, 'x', 'c', 'r', 'm', 't', 'a', 'b', 'z', 'i')
-  local found = candidates(d[7], d[6], {[iid] = true}, false, tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]))
+  local found = candidates(d[7], d[6], {[iid] = true}, false, search_args(3))
   return {iid, d[1], d[2], d[3], d[4], d[5], 0, #d[6] / TOK, d[8], d[9], found[1], found[2]}
 
 elseif CMD == 'delete' then
