@@ -158,7 +158,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--baseline-articles", type=int, default=2000)
-    parser.add_argument("--scale", default="100000", help="comma-separated index sizes for the bulk loader ('' for none)")
+    parser.add_argument("--scale", default="100000", help="index sizes for the bulk loader, comma-separated")
     parser.add_argument("--json")
     args = parser.parse_args()
     n = args.articles
