@@ -3,9 +3,12 @@
 Each server runs in its own process against the same private redis-server (flushed in
 between); a load client (aiohttp, in its own process) posts articles from the corpus with
 1, 8 and 32 concurrent connections for --seconds each and reports requests/s, p50, p95,
-p99 and errors. Loopback only; everything stops by itself.
+p99 and errors. Then: two service processes on one Redis, the client spreading its 32
+connections over both; and batch ingest (``POST /v1/articles:batch``, --batch articles a
+request, one connection) in articles/s, with one and with two processes. Loopback only;
+everything stops by itself.
 
-    python benchmarks/bench_http.py [--seconds 10] [--json FILE]
+    python benchmarks/bench_http.py [--seconds 10] [--batch 500] [--json FILE]
 """
 
 from __future__ import annotations
@@ -47,32 +50,41 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
     sys.exit(f"server did not start: {url}")
 
 
-async def _load(url: str, path: str, texts: list[str], concurrency: int, seconds: float, tag: str) -> dict[str, Any]:
+async def _load(
+    urls: list[str], path: str, texts: list[str], concurrency: int, seconds: float, tag: str, batch: int
+) -> dict[str, Any]:
+    """Workers post one article a request (``batch`` 0) or arrays of ``batch`` articles,
+    worker k to server k mod len(urls)."""
     import aiohttp
 
     latencies: list[float] = []
-    errors = 0
+    errors = articles = 0
     stop = time.monotonic() + seconds
     counter = iter(range(10**9))
 
-    async def worker(session: aiohttp.ClientSession) -> None:
-        nonlocal errors
+    def article() -> dict[str, str]:
+        i = next(counter)
+        return {"id": f"{tag}{i}", "text": texts[i % len(texts)]}
+
+    async def worker(session: aiohttp.ClientSession, url: str) -> None:
+        nonlocal errors, articles
         while time.monotonic() < stop:
-            i = next(counter)
+            body: Any = [article() for _ in range(batch)] if batch else article()
             t0 = time.perf_counter()
             try:
-                async with session.post(url + path, json={"id": f"{tag}{i}", "text": texts[i % len(texts)]}) as r:
+                async with session.post(url + path, json=body) as r:
                     await r.read()
                     if r.status >= 300:
                         errors += 1
             except aiohttp.ClientError:
                 errors += 1
             latencies.append(time.perf_counter() - t0)
+            articles += batch or 1
 
     conn = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=conn) as session:
+    async with aiohttp.ClientSession(connector=conn, timeout=aiohttp.ClientTimeout(total=300)) as session:
         t0 = time.perf_counter()
-        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+        await asyncio.gather(*(worker(session, urls[k % len(urls)]) for k in range(concurrency)))
         wall = time.perf_counter() - t0
     latencies.sort()
 
@@ -82,6 +94,7 @@ async def _load(url: str, path: str, texts: list[str], concurrency: int, seconds
     return {
         "requests": len(latencies),
         "rps": len(latencies) / wall,
+        "articles_per_s": articles / wall,
         "p50_ms": pct(0.5),
         "p95_ms": pct(0.95),
         "p99_ms": pct(0.99),
@@ -91,93 +104,93 @@ async def _load(url: str, path: str, texts: list[str], concurrency: int, seconds
 
 def client_main(argv: list[str]) -> None:
     """The load client process: prints one JSON line of results."""
-    url, path, concurrency, seconds, tag, corpus_file = argv
+    urls, path, concurrency, seconds, tag, corpus_file, batch = argv
     texts = json.loads(Path(corpus_file).read_text())
-    print(json.dumps(asyncio.run(_load(url, path, texts, int(concurrency), float(seconds), tag))))
+    result = asyncio.run(_load(urls.split(","), path, texts, int(concurrency), float(seconds), tag, int(batch)))
+    print(json.dumps(result))
+
+
+NAIVE = "naive (datasketch update + AsyncMinHashLSH)"
+SERVICE = "dedup-service"
+
+
+def _run(
+    cmd: list[str], processes: int, client: list[str], redis_url: str, env: dict[str, str], seconds: float
+) -> dict[str, Any]:
+    """Start ``processes`` servers, run the load client against all of them, stop them."""
+    import redis
+
+    with redis.Redis.from_url(redis_url) as r:
+        r.flushall()
+    procs, urls = [], []
+    try:
+        for _ in range(processes):
+            port = _free_port()
+            procs.append(subprocess.Popen([c.replace("{port}", str(port)) for c in cmd], env=env, cwd=HERE.parent,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
+            urls.append(f"http://127.0.0.1:{port}")
+            _wait_ready(urls[-1] + "/", procs[-1])
+        out = subprocess.run([sys.executable, __file__, "--client", ",".join(urls), *client], capture_output=True,
+                             text=True, timeout=seconds + 300, check=True)  # fmt: skip
+        return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=30)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--articles", type=int, default=3000)
+    parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--json")
     args = parser.parse_args()
-    import redis
     from common import corpus, print_table, private_redis, write_json
 
     corpus_file = Path(os.environ.get("TMPDIR", "/tmp")) / f"dedup-bench-corpus-{os.getpid()}.json"
     corpus_file.write_text(json.dumps(corpus(args.articles)))
     results: dict[str, dict[str, Any]] = {}
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEDUP_")}
+    seconds = str(args.seconds)
     try:
         with private_redis() as redis_url:
-            servers = {
-                "naive (datasketch update + AsyncMinHashLSH)": (
-                    [sys.executable, str(HERE / "naive_service.py"), "{port}", redis_url],
-                    "/dedup",
-                ),
-                "dedup-service": (
-                    [sys.executable, "-m", "dedup_service.cli", "serve", "--port", "{port}", "--redis-url", redis_url],
-                    "/v1/articles",
-                ),
-            }
-            for name, (cmd, path) in servers.items():
-                for concurrency in (1, 8, 32):
-                    with redis.Redis.from_url(redis_url) as r:
-                        r.flushall()
-                    port = _free_port()
-                    proc = subprocess.Popen(
-                        [c.replace("{port}", str(port)) for c in cmd],
-                        env=env,
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
-                        cwd=HERE.parent,
-                    )
-                    try:
-                        base = f"http://127.0.0.1:{port}"
-                        _wait_ready(base + "/", proc)
-                        out = subprocess.run(
-                            [
-                                sys.executable,
-                                __file__,
-                                "--client",
-                                base,
-                                path,
-                                str(concurrency),
-                                str(args.seconds),
-                                f"c{concurrency}-",
-                                str(corpus_file),
-                            ],
-                            capture_output=True,
-                            text=True,
-                            timeout=args.seconds + 120,
-                            check=True,
-                        )
-                        results[f"{name} @ {concurrency}"] = json.loads(out.stdout.strip().splitlines()[-1])
-                    finally:
-                        proc.terminate()
-                        proc.wait(timeout=30)
+            naive_cmd = [sys.executable, str(HERE / "naive_service.py"), "{port}", redis_url]
+            service_cmd = [sys.executable, "-m", "dedup_service.cli", "serve", "--port", "{port}",
+                           "--redis-url", redis_url]  # fmt: skip
+            runs: list[tuple[str, list[str], int, str, int, int]] = [
+                (f"{name} @ {conc}", cmd, 1, path, conc, 0)
+                for name, cmd, path in [(NAIVE, naive_cmd, "/dedup"), (SERVICE, service_cmd, "/v1/articles")]
+                for conc in (1, 8, 32)
+            ]
+            runs += [
+                (f"{SERVICE}, 2 processes @ 32", service_cmd, 2, "/v1/articles", 32, 0),
+                (f"{SERVICE} batch of {args.batch}, 1 process @ 1", service_cmd, 1, "/v1/articles:batch", 1,
+                 args.batch),
+                (f"{SERVICE} batch of {args.batch}, 2 processes @ 2", service_cmd, 2, "/v1/articles:batch", 2,
+                 args.batch),
+            ]  # fmt: skip
+            for key, cmd, processes, path, conc, batch in runs:
+                client = [path, str(conc), seconds, f"c{len(results)}-", str(corpus_file), str(batch)]
+                results[key] = _run(cmd, processes, client, redis_url, env, args.seconds)
     finally:
         corpus_file.unlink(missing_ok=True)
+    naive = max(r["articles_per_s"] for k, r in results.items() if k.startswith(NAIVE))
     rows = []
     for key, r in results.items():
-        naive = results[key.replace("dedup-service", "naive (datasketch update + AsyncMinHashLSH)")]
-        rows.append(
-            [
-                key,
-                f"{r['rps']:.0f}",
-                f"{r['p50_ms']:.1f}",
-                f"{r['p95_ms']:.1f}",
-                f"{r['p99_ms']:.1f}",
-                r["errors"],
-                f"{r['rps'] / naive['rps']:.1f}x",
-            ]
-        )
+        same = results.get(key.replace(SERVICE, NAIVE)) if key.startswith(SERVICE + " @") else None
+        base = same["articles_per_s"] if same else naive
+        r["vs_naive"] = r["articles_per_s"] / base
+        rows.append([key, f"{r['rps']:.0f}", f"{r['articles_per_s']:.0f}", f"{r['p50_ms']:.1f}", f"{r['p95_ms']:.1f}",
+                     f"{r['p99_ms']:.1f}", r["errors"], f"{r['vs_naive']:.1f}x"])  # fmt: skip
     print_table(
-        f"HTTP single-article ingest, {args.seconds:g} s per run, load client in its own process",
-        ["server @ connections", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "vs naive"],
+        f"HTTP ingest, {args.seconds:g} s per run, load client in its own process",
+        ["server @ connections", "req/s", "articles/s", "p50 ms", "p95 ms", "p99 ms", "errors", "vs naive"],
         rows,
     )
+    print("vs naive: against the naive service at the same connections; rows with several processes or batches")
+    print(f"against the naive service's best rate ({naive:.0f} articles/s)")
     write_json(args.json, results)
 
 

@@ -57,6 +57,10 @@ MIN_SHARED_ANCHORS = 2
 # set: a related text keeps 0.7 of the words, so about 0.7**3 = 0.34 of the 3-word
 # anchors; below 0.25 it cannot be related, and is not worth sending back to verify
 MIN_SHARED_ANCHOR_SHARE = 0.25
+# a cut-down copy keeps 0.9 of the words, about 0.73 of the anchors: an article whose
+# candidates all share less than half of the smaller anchor set (and no LSH bucket)
+# has no copy among them, so its verdict needs no second call to record links
+COPY_ANCHOR_SHARE = 0.5
 # an anchor found in more articles than this is boilerplate: not searched, not indexed
 ANCHOR_MAX_POSTINGS = 100
 

@@ -60,8 +60,9 @@ def facts(lines: list[Line]) -> Facts:
     """
     tokens = list(dict.fromkeys(_TOKEN.findall("\n".join(line.text for line in lines))))
     has_digit = _DIGIT.search
-    figures = [t for t in tokens if has_digit(t)]
-    words = [t for t in tokens if not has_digit(t)]
+    # most tokens are plain words: isalpha() settles them without the regex
+    figures = [t for t in tokens if not t.isalpha() and has_digit(t)]
+    words = [t for t in tokens if t.isalpha() or not has_digit(t)]
     vocabulary = vocabulary_keys(_hashes({t.casefold() for t in words}))
     capitalized = [t for t in words if t[0].isupper()]
     if not words or not _CASED_SHARE[0] <= len(capitalized) / len(words) <= _CASED_SHARE[1]:

@@ -101,6 +101,9 @@ class UpsertResult:
     cluster_id: str
     found: Found  # unverified: the caller verifies, then records the verdict with ``finish``
     learnt: Learnt | None
+    # a candidate could be a copy: the verdict must be recorded with ``finish`` (until
+    # then the article is pending); else the site's lines were counted already
+    pending: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +210,8 @@ class RedisIndex:
         self._keys = [keys["ids"]]  # the script derives every other key from this one
         self._base = keys["ids"][: -len("ids")]
         self._script = redis.register_script(_SCRIPT)
-        self._search = [max_candidates, c.MIN_SHARED_ANCHORS, c.MIN_SHARED_ANCHOR_SHARE, c.ANCHOR_MAX_POSTINGS]
+        self._search = [max_candidates, c.MIN_SHARED_ANCHORS, c.MIN_SHARED_ANCHOR_SHARE, c.COPY_ANCHOR_SHARE,
+                        c.ANCHOR_MAX_POSTINGS]  # fmt: skip
 
     async def _call(self, command: str, *args: Any) -> Any:
         return await _guard(lambda: self._script(keys=self._keys, args=[command, *args]))
@@ -233,15 +237,16 @@ class RedisIndex:
                     b"".join(w.line_keys) if w.site else b"",
                 ]  # fmt: skip
             replies = await self._call("upsert", *head, *args)
-            for w, (status, iid, cid, searched, rows, learnt) in zip(chunk, replies, strict=True):
+            for w, (status, iid, cid, searched, rows, learnt, pending) in zip(chunk, replies, strict=True):
                 found = Found.from_reply(searched, rows)
-                out.append(UpsertResult(_text(status), _text(iid), _text(cid), found, _learnt(w.site, learnt)))
+                out.append(UpsertResult(_text(status), _text(iid), _text(cid), found, _learnt(w.site, learnt),
+                                        bool(pending)))  # fmt: skip
         return out
 
     async def query(self, fp: Fingerprint, exclude_id: str | None = None) -> Found:
         """Candidates of a fingerprint (read-only), leaving out the given article id."""
-        searched, rows = (await self._call("check", *self._search, exclude_id or "", tokens(fp.bands),
-                                           tokens(fp.anchors)))[0]  # fmt: skip
+        searched, rows, _ = (await self._call("check", *self._search, exclude_id or "", tokens(fp.bands),
+                                              tokens(fp.anchors)))[0]  # fmt: skip
         return Found.from_reply(searched, rows)
 
     async def get(self, article_id: str) -> Stored | None:

@@ -18,7 +18,6 @@ _CHAR_MAP = str.maketrans(
     }
 )
 _SPACE = re.compile(r"\s+")
-_INLINE_SPACE = re.compile(r"[^\S\n\r\v\f\x1c-\x1e\x85\u2028\u2029]+")
 # a word: letters/digits, with inner apostrophes, dots or commas kept ("don't", "u.s", "2,400")
 _WORD = re.compile(r"\w+(?:['.,]\w+)*")
 
@@ -42,24 +41,21 @@ def normalize(text: str) -> str:
 
 
 def split_lines(text: str) -> list[Line]:
-    """The article's lines with words in them, each once.
+    """The article's lines with words in them, each once, inner whitespace collapsed.
 
     A line that repeats an earlier one (after normalization) is dropped: scraped pages
     often print the story body twice, once per template, which must not change the article.
     """
-    raw_lines = _INLINE_SPACE.sub(" ", text).splitlines()
-    folded = _INLINE_SPACE.sub(" ", _fold(text)).splitlines()
-    if len(folded) != len(raw_lines):  # a compatibility character folded into a line break
-        folded = [_INLINE_SPACE.sub(" ", _fold(raw)) for raw in raw_lines]
     seen: set[str] = set()
     lines = []
     h = xxhash.xxh3_64_digest
-    for raw, norm in zip(raw_lines, folded, strict=True):
-        norm = norm.strip()
+    for raw in text.splitlines():
+        raw = " ".join(raw.split())
+        norm = " ".join(_fold(raw).split())
         if norm in seen or not _WORD.search(norm):
             continue
         seen.add(norm)
-        lines.append(Line(raw.strip(), norm, h(norm.encode())))
+        lines.append(Line(raw, norm, h(norm.encode())))
     return lines
 
 

@@ -158,11 +158,12 @@ class Deduplicator:
     ) -> list[Verdict | DedupError]:
         """Index items in order (so "first seen" follows the batch); a bad item gets its own
         error and does not stop the others. Each article is written and its candidates
-        found in one step (one script call per UPSERT_CHUNK articles, so a new story costs
-        one round trip); the candidates are then verified here and the copies linked by one
-        more call for the whole batch. Until then an article is marked pending, so a crash
-        in between is repaired by the upkeep sweep. Redis going away fails the batch (503):
-        what was written stays, and re-sending is safe for items with an ``id``."""
+        found in one step (one script call per UPSERT_CHUNK articles, so an article with no
+        possible copy costs one round trip); the candidates are then verified here and the
+        copies linked by one more call for the whole batch. Until then an article with a
+        possible copy is marked pending, so a crash in between is repaired by the sweep.
+        Redis going away fails the batch (503): what was written stays, and re-sending is
+        safe for items with an ``id``."""
         articles = [item for item in items if not isinstance(item, DedupError)]
         prepared = await self._prepare_many(articles)
         ready = [p for p in prepared if not isinstance(p, DedupError)]
@@ -179,11 +180,12 @@ class Deduplicator:
             matches = verify(prep.fingerprint, found.candidates, found.searched_anchors, self.thresholds)
             verdicts.append(Verdict(article_id, overall_relation(matches), matches[:limit], result.cluster_id,
                                     result.status))  # fmt: skip
-            if found.candidates and result.status != "unchanged":
-                copies = _copies_of(matches, found)
+            copies = _copies_of(matches, found)
+            if result.pending or (copies and result.status != "unchanged"):
                 site = prep.article.site
                 # a line counts towards chrome once per story of the site, not once per copy
-                new_story = site is not None and not any(cand.meta.get("site") == site for cand in copies)
+                # (without a pending mark, the index has counted them already)
+                new_story = result.pending and site is not None and not any(c.meta.get("site") == site for c in copies)
                 lines = [ln.key for ln in prep.lines]
                 finish = Finish(result.iid, [cand.iid for cand in copies], site if new_story else None, lines)
                 finishes.append((len(verdicts) - 1, finish))

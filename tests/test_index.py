@@ -98,3 +98,16 @@ async def test_link_to_a_deleted_article_is_ignored(index: RedisIndex) -> None:
     await index.delete("a")
     assert (await index.finish(b.iid, [a.iid])).cluster_id == b.cluster_id
     assert (await index.finish(a.iid, [b.iid])).cluster_id is None
+
+
+async def test_only_articles_with_a_possible_copy_wait_for_a_verdict(index: RedisIndex, key_prefix: str) -> None:
+    await index.upsert("a", FP(STORY), {})
+    copy = await index.upsert("b", FP("b " + STORY), {})
+    assert copy.pending and [c.id for c in copy.found.candidates] == ["a"]
+    # shares a passage with the story: a candidate (maybe related), not a possible copy
+    partial = " ".join(f"other{i}" for i in range(150)) + " " + " ".join(f"word{i}" for i in range(60))
+    part = await index.upsert("c", FP(partial), {})
+    assert not part.pending and {c.id for c in part.found.candidates} == {"a", "b"}
+    new = await index.upsert("d", FP("a story about something else entirely, told in other words"), {})
+    assert not new.pending and new.found.candidates == []
+    assert await index.pending(cutoff=1e12, at_most=10) == ["b"]

@@ -51,9 +51,10 @@ end
 -- least the share `min_share` of the smaller anchor set (anchors held by more than
 -- `max_post` articles are boilerplate and skipped). With `iid` the article is added to
 -- its buckets and (non-boilerplate) anchors on the way; ids in the set `skip` are never
--- returned. Returns {anchors searched, rows}; a row is internal id, external id, cluster
--- id, record, metadata, text hash, anchors shared with the query and the candidate's own
--- anchor count.
+-- returned. Returns {anchors searched, rows, copyable}; a row is internal id, external
+-- id, cluster id, record, metadata, text hash, anchors shared with the query and the
+-- candidate's own anchor count; copyable is 1 when some candidate could be a copy (it
+-- shares a bucket, or the share `copy_share` of the smaller anchor set), else 0.
 local function candidates(bands, anchors, skip, iid, s)
   local found, order, by_band = {}, {}, {}
   for m in pairs(skip) do found[m] = true end
@@ -82,27 +83,30 @@ local function candidates(bands, anchors, skip, iid, s)
     end
     if iid and #members < s.max_post then redis.call('HSET', key, field, value and (value .. ',' .. iid) or iid) end
   end
-  local rows = {}
+  local rows, copyable = {}, 0
   for k = 1, math.min(#order, s.max_cand) do
     local m = order[k]
-    local d = redis.call('HMGET', P_DOC .. m, 'x', 'c', 'r', 'm', 't')
     local own = redis.call('HSTRLEN', P_DOC .. m, 'a') / TOK
-    local n_shared = shared[m] or 0
-    if d[1] and (by_band[m] or n_shared >= s.min_share * math.min(searched, own)) then
-      rows[#rows + 1] = m
-      for j = 1, 5 do rows[#rows + 1] = d[j] end
-      rows[#rows + 1] = n_shared
-      rows[#rows + 1] = own
+    local n_shared, smaller = shared[m] or 0, math.min(searched, own)
+    if by_band[m] or n_shared >= s.min_share * smaller then
+      local d = redis.call('HMGET', P_DOC .. m, 'x', 'c', 'r', 'm', 't')
+      if d[1] then
+        rows[#rows + 1] = m
+        for j = 1, 5 do rows[#rows + 1] = d[j] end
+        rows[#rows + 1] = n_shared
+        rows[#rows + 1] = own
+        if by_band[m] or n_shared >= s.copy_share * smaller then copyable = 1 end
+      end
     end
   end
-  return {searched, rows}
+  return {searched, rows, copyable}
 end
 
--- Search settings from ARGV[k..k+3]: max candidates, min shared anchors, min share of
--- anchors, max anchor postings.
+-- Search settings from ARGV[k..k+4]: max candidates, min shared anchors, min share of
+-- anchors for a candidate, and for a possible copy, max anchor postings.
 local function search_args(k)
   return {max_cand = tonumber(ARGV[k]), min_shared = tonumber(ARGV[k + 1]), min_share = tonumber(ARGV[k + 2]),
-    max_post = tonumber(ARGV[k + 3])}
+    copy_share = tonumber(ARGV[k + 3]), max_post = tonumber(ARGV[k + 4])}
 end
 
 -- Re-label the pieces of cluster `cid` that are no longer connected; the largest keeps `cid`.
@@ -209,17 +213,17 @@ local function learn_lines(site, lines, cap, chrome)
 end
 
 if CMD == 'upsert' then
-  -- 2 now, 3 max lines kept per site, 4 stories that make a line chrome, 5-8 search
-  -- settings (see search_args), then 9 fields per article: external id,
-  -- text hash, band tokens, anchor tokens, record, metadata, cleaned text, site
-  -- statistics key suffix ('' for none) and its line keys. Articles go in order, so a
-  -- later one sees the earlier ones. Returns per article {status, internal id, cluster
-  -- id, anchors searched, candidate rows, chrome lines learnt}. An article with
-  -- candidates is marked pending until 'finish' records its verdict (the sweep redoes
-  -- it after a crash); one without is a new story, and its site's lines are counted here.
+  -- 2 now, 3 max lines kept per site, 4 stories that make a line chrome, 5-9 search
+  -- settings (see search_args), then 9 fields per article: external id, text hash, band
+  -- tokens, anchor tokens, record, metadata, cleaned text, site statistics key suffix (''
+  -- for none) and its line keys. Articles go in order, so a later one sees the earlier
+  -- ones. Returns per article {status, internal id, cluster id, anchors searched,
+  -- candidate rows, chrome lines learnt, pending}. An article with a candidate that could
+  -- be a copy is marked pending until 'finish' records its verdict (the sweep redoes it
+  -- after a crash); one without is a new story, and its site's lines are counted here.
   local now, cap, chrome, search = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), search_args(5)
   local out = {}
-  for k = 9, #ARGV, 9 do
+  for k = 10, #ARGV, 9 do
     local ext, th, bands, anchors, site = ARGV[k], ARGV[k + 1], ARGV[k + 2], ARGV[k + 3], ARGV[k + 7]
     local iid, status, cid, found = redis.call('HGET', IDS, ext), 'created', nil, nil
     if iid and redis.call('HGET', P_DOC .. iid, 't') == th then
@@ -235,21 +239,24 @@ if CMD == 'upsert' then
       redis.call('HSET', IDS, ext, iid)
       redis.call('SADD', P_CL .. cid, iid)
     end
-    local learnt = {}
-    if #found[2] > 0 then
-      if status ~= 'unchanged' then redis.call('ZADD', PENDING, now, ext) end
-    elseif site ~= '' and status ~= 'unchanged' then
-      learnt = learn_lines(site, ARGV[k + 8], cap, chrome)
+    local learnt, pending = {}, 0
+    if status ~= 'unchanged' then
+      if found[3] == 1 then
+        redis.call('ZADD', PENDING, now, ext)
+        pending = 1
+      elseif site ~= '' then
+        learnt = learn_lines(site, ARGV[k + 8], cap, chrome)
+      end
     end
-    out[#out + 1] = {status, iid, cid, found[1], found[2], learnt}
+    out[#out + 1] = {status, iid, cid, found[1], found[2], learnt, pending}
   end
   return out
 
 elseif CMD == 'check' then
-  -- 2-5 search settings (see search_args), then per article: external id to leave out
+  -- 2-6 search settings (see search_args), then per article: external id to leave out
   -- (or ''), band tokens, anchor tokens. Read-only.
   local search, out = search_args(2), {}
-  for k = 6, #ARGV, 3 do
+  for k = 7, #ARGV, 3 do
     local exclude, skip = redis.call('HGET', IDS, ARGV[k]), {}
     if exclude then skip[exclude] = true end
     out[#out + 1] = candidates(ARGV[k + 1], ARGV[k + 2], skip, false, search)
@@ -257,7 +264,7 @@ elseif CMD == 'check' then
   return out
 
 elseif CMD == 'get' then
-  -- 2 external id, 3-6 search settings (see search_args)
+  -- 2 external id, 3-7 search settings (see search_args)
   local iid = redis.call('HGET', IDS, ARGV[2])
   if not iid then return false end
   local d = redis.call('HMGET', P_DOC .. iid, 'x', 'c', 'r', 'm', 't', 'a', 'b', 'z', 'i')
