@@ -200,7 +200,7 @@ def main() -> None:
             done = size
             memory[f"service @ {size}"] = (used_memory(url) - base) / size
             latency[str(size)] = asyncio.run(query_latency(url, queries, "seq"))
-    n_cluster = max(n // 5, 1)
+    n_cluster = n
     with tempfile.TemporaryDirectory(prefix="dedup-bench-cluster-") as tmp, EmbeddedCluster(Path(tmp)) as cluster:
         url = f"redis://127.0.0.1:{cluster.ports[0]}/0"
         lat, wall = asyncio.run(service_run(url, fps[:n_cluster], 1, "cl", cluster=True))

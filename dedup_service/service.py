@@ -223,19 +223,25 @@ class Deduplicator:
         fp = Fingerprint(stored.text, art.signature, b"", b"", art.text_hash, art.facts)
         return fp, replace(stored.found, searched_anchors=art.anchors)
 
-    async def repair(self, older_than: float = c.PENDING_GRACE, at_most: int = 100) -> int:
+    async def repair(self, older_than: float = c.PENDING_GRACE, page: int = 100) -> int:
         """Record the verdicts that a stopped service never recorded: verify each pending
-        article's candidates again and link its copies. Returns how many were repaired."""
+        article's candidates again and link its copies, ``page`` articles at a time until
+        none is left. Returns how many were repaired."""
         repaired = 0
-        for article_id in await self.index.pending(time.time() - older_than, at_most):
-            stored = await self.index.get(article_id)
-            if stored is None:
-                continue
-            fp, found = self._stored_view(stored)
-            copies = _copies_of(verify(fp, found.candidates, found.searched_anchors, self.thresholds), found)
-            await self.index.finish(stored.article.iid, [cand.iid for cand in copies])
-            repaired += 1
-        return repaired
+        while True:
+            pending = await self.index.pending(time.time() - older_than, page)
+            done = 0
+            for article_id in pending:
+                stored = await self.index.get(article_id)
+                if stored is None:
+                    continue
+                fp, found = self._stored_view(stored)
+                copies = _copies_of(verify(fp, found.candidates, found.searched_anchors, self.thresholds), found)
+                await self.index.finish(stored.article.iid, [cand.iid for cand in copies])
+                done += 1
+            repaired += done
+            if len(pending) < page or done == 0:
+                return repaired
 
     async def delete(self, article_id: str) -> None:
         if not await self.index.delete(article_id):

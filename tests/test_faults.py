@@ -8,9 +8,20 @@ from pathlib import Path
 from aiohttp.test_utils import TestClient, TestServer
 
 from dedup_service import Settings, create_app
+from dedup_service.constants import REDIS_TUNING
 from dedup_service.embedded import EmbeddedCluster, EmbeddedRedis
 
 TEXT = " ".join(f"token{i}" for i in range(120))
+
+
+def test_embedded_redis_keeps_small_hashes_compact(tmp_path: Path) -> None:
+    import redis
+
+    with EmbeddedRedis(tmp_path / "redis") as server, redis.Redis.from_url(server.url or "") as r:
+        assert r.config_get("hash-max-ziplist-*") == {
+            "hash-max-ziplist-entries": REDIS_TUNING["hash-max-ziplist-entries"],
+            "hash-max-ziplist-value": REDIS_TUNING["hash-max-ziplist-value"],
+        }
 
 
 async def test_redis_outage_gives_503_and_recovers(tmp_path: Path) -> None:
@@ -54,14 +65,15 @@ async def test_a_verdict_left_pending_by_a_stopped_service_is_repaired(
     async with open_service(settings) as dedup:
         first = await dedup.ingest(Article(id="a", text=body))
         # an ingest cut short after its index write: no verification, no links
-        prep = await dedup._prepare(Article(id="b", text=body + "one more line at the end of the copy"))
-        cut = await dedup.index.upsert("b", prep.fingerprint, prep.meta)
-        assert cut.found.candidates and cut.cluster_id != first.cluster_id
+        for copy in "bcd":
+            prep = await dedup._prepare(Article(id=copy, text=body + f"one more line at the end of copy {copy}"))
+            cut = await dedup.index.upsert(copy, prep.fingerprint, prep.meta)
+            assert cut.pending and cut.cluster_id != first.cluster_id
         assert await dedup.repair(older_than=3600) == 0  # not yet past the grace period
-        assert await dedup.repair(older_than=0) == 1
+        assert await dedup.repair(older_than=0, page=2) == 3  # page after page until none is left
         assert await dedup.repair(older_than=0) == 0  # recorded now: nothing left pending
-        clusters = await dedup.index.clusters(["a", "b"])
-        assert clusters[0] == clusters[1]
+        clusters = await dedup.index.clusters(["a", "b", "c", "d"])
+        assert len(set(clusters)) == 1
 
 
 async def test_cluster_outage_gives_503_and_recovers(tmp_path: Path) -> None:

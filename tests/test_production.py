@@ -149,6 +149,29 @@ async def test_a_batch_costs_a_few_script_calls_not_one_per_article(
     before = await script_calls()
     resp = await client.post("/v1/articles:batch", json=items)
     assert resp.status == 200 and all(x["status"] == 201 for x in (await resp.json())["results"])
-    # chrome statistics, candidates, 3 chunks of writes (50 a call), late links if any
-    assert await script_calls() - before <= 7
+    # the site's chrome lines, 3 chunks of writes (50 a call), the verdicts if any copies
+    assert await script_calls() - before <= 5
+    await r.aclose()
+
+
+async def test_a_new_story_costs_one_script_call_and_a_copy_two(
+    aiohttp_client,  # type: ignore[no-untyped-def]
+    settings: Settings,
+    redis_url: str,
+) -> None:
+    import redis.asyncio
+
+    client = await aiohttp_client(create_app(settings))
+    r = redis.asyncio.Redis.from_url(redis_url)
+
+    async def script_calls() -> int:
+        stats = await r.info("commandstats")
+        return sum(int(v["calls"]) for k, v in stats.items() if k in ("cmdstat_evalsha", "cmdstat_eval"))
+
+    story = " ".join(f"word{i}" for i in range(150))
+    for text, calls, relation in [(story, 1, "new"), ("Copy: " + story, 2, "near_duplicate")]:
+        before = await script_calls()
+        resp = await client.post("/v1/articles", json={"text": text})
+        assert (await resp.json())["relation"] == relation
+        assert await script_calls() - before == calls  # query+insert in one; the copy's links in one more
     await r.aclose()
