@@ -116,11 +116,14 @@ def containment(
     return np.where(np.greater(anchors_a, 0), (w_a * p_a + w_d * p_d) / (w_a + w_d), p_d)
 
 
-def facts_agree(small: Facts, large: Facts, threshold: float) -> bool:
-    """Most of the smaller text's figures and most of its names reappear in the larger,
-    and so does the first name it mentions: the subject of its lead. Names are looked
-    up in the larger text's whole vocabulary, so a name written there in lower case (or
-    at the start of a sentence) still counts.
+def facts_agree(small: Facts, large: Facts, threshold: float, nearly_all: float) -> bool:
+    """Most (``threshold``) of the smaller text's figures and of its names reappear in the
+    larger, and so does the first name it mentions, the subject of its lead, unless nearly
+    all (``nearly_all``) of its names do: a template filled in for another company changes
+    its subject and with it a share of the names, while a rewrite of the same story may
+    only rephrase its first one ("U.S." for "United States"). Names are looked up in the
+    larger text's whole vocabulary, so a name written there in lower case (or at the
+    start of a sentence) still counts.
     """
     figures = contained_share(small.figures, large.figures)
     if figures is not None and figures < threshold:
@@ -129,7 +132,7 @@ def facts_agree(small: Facts, large: Facts, threshold: float) -> bool:
         return True
     names = contained_share(vocabulary_keys(small.names), large.vocabulary)
     lead = contained_share(vocabulary_keys(small.names[:1]), large.vocabulary)
-    return names is not None and names >= threshold and lead == 1.0
+    return names is not None and names >= threshold and (lead == 1.0 or names >= nearly_all)
 
 
 def relate(
@@ -142,7 +145,8 @@ def relate(
     if sim < t.near and max(c_q, c_c) < min(t.related, t.contained):
         return None, sim, c_q  # far below every relation: no need to compare facts
     nq, nc = query.signature.size, cand.signature.size
-    agree = facts_agree(query.facts, cand.facts, t.facts) if nq <= nc else facts_agree(cand.facts, query.facts, t.facts)
+    small, large = (query.facts, cand.facts) if nq <= nc else (cand.facts, query.facts)
+    agree = facts_agree(small, large, t.facts, t.contained)
     if agree and sim >= t.near:
         if c_q >= t.contained and nq <= t.size_ratio * nc:
             return Relation.CONTAINED, sim, c_q

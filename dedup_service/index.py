@@ -271,12 +271,12 @@ class RedisIndex:
         (the service stopped between the two calls of an ingest)."""
         return [_text(x) for x in await self._call("pending", repr(cutoff), at_most)]
 
-    async def chrome_lines(self, sites: Sequence[str]) -> list[list[bytes]]:
-        """For each site: the keys of the lines carried by at least ``chrome_min_stories``
-        of its stories (its chrome)."""
-        if not sites:
+    async def chrome_lines(self, site_keys: Sequence[str]) -> list[list[bytes]]:
+        """For each site (by ``site_key``): the keys of the lines carried by at least
+        ``chrome_min_stories`` of its stories (its chrome)."""
+        if not site_keys:
             return []
-        reply = await self._call("chrome", self.chrome_min_stories, c.SITE_LINES_KEPT, *map(site_key, sites))
+        reply = await self._call("chrome", self.chrome_min_stories, c.SITE_LINES_KEPT, *site_keys)
         return [list(keys) for keys in reply]
 
     async def finish(

@@ -69,8 +69,17 @@ def test_facts_agree_looks_names_up_in_the_other_vocabulary() -> None:
     small = facts(split_lines("Phillips Petroleum raised crude postings by 50 cts, Phillips said."))
     same = facts(split_lines("phillips petroleum raised crude postings by 50 cts a barrel, the company said."))
     other = facts(split_lines("Citgo Petroleum raised crude postings by 50 cts, Citgo said."))
-    assert facts_agree(small, same, 0.6)
-    assert not facts_agree(small, other, 0.6)
+    assert facts_agree(small, same, 0.6, 0.9)
+    assert not facts_agree(small, other, 0.6, 0.9)
     none = np.empty(0, dtype=np.uint32)
-    assert facts_agree(Facts(none, none, none), other, 0.6)
+    assert facts_agree(Facts(none, none, none), other, 0.6, 0.9)
     assert contained_share(none, small.figures) is None
+
+
+def test_a_rephrased_lead_name_is_forgiven_only_when_nearly_all_names_reappear() -> None:
+    rest = " Senate Republican leader Robert Dole said Kansas and Iowa farmers would gain, Dole said."
+    small = facts(split_lines("U.S." + rest))
+    large = facts(split_lines("United States" + rest))
+    assert contained_share(small.names[:1] >> np.uint32(16), large.vocabulary) == 0.0  # "u.s" is not there
+    assert facts_agree(small, large, 0.6, 0.8)  # 6 of 7 names reappear
+    assert not facts_agree(small, large, 0.6, 0.9)

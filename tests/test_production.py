@@ -6,7 +6,7 @@ import asyncio
 import io
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -130,48 +130,45 @@ async def test_overlong_text_is_422(client: TestClient) -> None:
     assert resp.status == 422 and "longer than" in (await resp.json())["error"]["message"]
 
 
-async def test_a_batch_costs_a_few_script_calls_not_one_per_article(
-    aiohttp_client,  # type: ignore[no-untyped-def]
-    settings: Settings,
-    redis_url: str,
-) -> None:
+@pytest.fixture
+async def script_calls(redis_url: str) -> AsyncIterator[Callable[[], Awaitable[int]]]:
+    """Script calls (EVAL/EVALSHA) the Redis server has run so far."""
     import redis.asyncio
 
-    client = await aiohttp_client(create_app(settings))
-    items = [{"id": f"n{i}", "text": f"Story {i}: " + " ".join(f"w{i}x{j}" for j in range(40)), "site": "s.example"}
-             for i in range(120)]  # fmt: skip
     r = redis.asyncio.Redis.from_url(redis_url)
 
-    async def script_calls() -> int:
+    async def calls() -> int:
         stats = await r.info("commandstats")
         return sum(int(v["calls"]) for k, v in stats.items() if k in ("cmdstat_evalsha", "cmdstat_eval"))
 
+    yield calls
+    await r.aclose()
+
+
+async def test_a_batch_costs_a_few_script_calls_not_one_per_article(
+    aiohttp_client,  # type: ignore[no-untyped-def]
+    settings: Settings,
+    script_calls: Callable[[], Awaitable[int]],
+) -> None:
+    client = await aiohttp_client(create_app(settings))
+    items = [{"id": f"n{i}", "text": f"Story {i}: " + " ".join(f"w{i}x{j}" for j in range(40)), "site": "s.example"}
+             for i in range(120)]  # fmt: skip
     before = await script_calls()
     resp = await client.post("/v1/articles:batch", json=items)
     assert resp.status == 200 and all(x["status"] == 201 for x in (await resp.json())["results"])
     # the site's chrome lines, 3 chunks of writes (50 a call), the verdicts if any copies
     assert await script_calls() - before <= 5
-    await r.aclose()
 
 
 async def test_a_new_story_costs_one_script_call_and_a_copy_two(
     aiohttp_client,  # type: ignore[no-untyped-def]
     settings: Settings,
-    redis_url: str,
+    script_calls: Callable[[], Awaitable[int]],
 ) -> None:
-    import redis.asyncio
-
     client = await aiohttp_client(create_app(settings))
-    r = redis.asyncio.Redis.from_url(redis_url)
-
-    async def script_calls() -> int:
-        stats = await r.info("commandstats")
-        return sum(int(v["calls"]) for k, v in stats.items() if k in ("cmdstat_evalsha", "cmdstat_eval"))
-
     story = " ".join(f"word{i}" for i in range(150))
     for text, calls, relation in [(story, 1, "new"), ("Copy: " + story, 2, "near_duplicate")]:
         before = await script_calls()
         resp = await client.post("/v1/articles", json={"text": text})
         assert (await resp.json())["relation"] == relation
         assert await script_calls() - before == calls  # query+insert in one; the copy's links in one more
-    await r.aclose()

@@ -1,0 +1,32 @@
+"""Site chrome learnt by one service process applies in another that shares the index."""
+
+from __future__ import annotations
+
+from dedup_service import Settings
+from dedup_service.app import open_service
+from dedup_service.models import Article
+
+TOP = "Connect with us\nHi, what are you looking for?\n"
+BOTTOM = "\nWritten By\nWith 2,400 staff the agency covers the world.\nYou may also like:\n"
+
+
+def _story(i: int) -> str:
+    return f"Story {i} begins here. " + " ".join(f"w{i}x{j}" for j in range(60))
+
+
+async def test_chrome_learnt_by_one_process_applies_in_another(settings: Settings) -> None:
+    async with open_service(settings) as first, open_service(settings) as second:
+        second.chrome.refresh = 3600.0
+        # the second process reads the site's chrome (none yet) and caches it
+        await second.ingest(Article(id="s0", text=TOP + _story(0) + BOTTOM, site="example.com"))
+        for i in (1, 2, 3):
+            await first.ingest(Article(id=f"s{i}", text=TOP + _story(i) + BOTTOM, site="example.com"))
+        assert "Connect with us" not in (await first.get("s3")).text  # learnt here: applies at once
+        # within its refresh period the second process still uses what it cached
+        await second.ingest(Article(id="s4", text=TOP + _story(4) + BOTTOM, site="example.com"))
+        assert "Connect with us" in (await second.get("s4")).text
+        second.chrome.refresh = 0.0  # past the refresh period: it reads the index again
+        await second.ingest(Article(id="s5", text=TOP + _story(5) + BOTTOM, site="example.com"))
+        kept = (await second.get("s5")).text
+        assert "Connect with us" not in kept and "You may also like:" not in kept
+        assert _story(5) in kept
