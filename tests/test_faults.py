@@ -22,6 +22,9 @@ def test_embedded_redis_keeps_small_hashes_compact(tmp_path: Path) -> None:
             "hash-max-ziplist-entries": REDIS_TUNING["hash-max-ziplist-entries"],
             "hash-max-ziplist-value": REDIS_TUNING["hash-max-ziplist-value"],
         }
+        assert r.config_get("appendonly") == {"appendonly": "yes"}
+    with EmbeddedRedis(tmp_path / "scratch", persistent=False) as server, redis.Redis.from_url(server.url or "") as r:
+        assert r.config_get("appendonly") == {"appendonly": "no"}
 
 
 async def test_redis_outage_gives_503_and_recovers(tmp_path: Path) -> None:
