@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,6 +16,14 @@ from .lsh import Banding
 from .minhash import MinHasher, Signature
 from .normalize import Line, words
 from .shingle import U64, shingles_of, word_hashes
+
+try:  # the native core (_fast.c); built when the package is installed with a C compiler
+    from . import _fast
+except ImportError:  # the numpy path below gives the same results
+    _fast = None  # type: ignore[assignment]
+
+# words, text hash, signature (uint16 bytes), distinct shingles, anchors (uint64 bytes)
+Core = tuple[int, bytes, bytes, int, bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,19 +57,37 @@ class Fingerprinter:
         self.banding = Banding.for_threshold(threshold, num_perm)
         self.shingle_size = shingle_size
         self.seed = seed
+        self._perms = (self.hasher._a.astype("<u8").tobytes(), self.hasher._b.astype("<u8").tobytes())
+        self.native = _fast is not None and sys.byteorder == "little"
+
+    def core(self, normalized: str) -> Core | None:
+        """Words, shingles, signature and anchors of normalized text (None: no words).
+        Native when built, else numpy: the two agree bit for bit (tests/test_fingerprint.py)."""
+        if self.native:
+            return _fast.core(normalized, self.seed, self.shingle_size, c.ANCHOR_SHINGLE_SIZE, c.ANCHOR_MOD,
+                              c.MAX_ANCHORS, *self._perms)  # fmt: skip
+        return self.core_numpy(normalized)
+
+    def core_numpy(self, normalized: str) -> Core | None:
+        tokens = words(normalized)
+        if not tokens:
+            return None
+        hashed = word_hashes(tokens, self.seed)
+        sig = self.hasher.signature(shingles_of(hashed, self.shingle_size))
+        anchors = anchor_sample(shingles_of(hashed, c.ANCHOR_SHINGLE_SIZE)).astype("<u8").tobytes()
+        return len(tokens), xxhash.xxh3_128_digest(" ".join(tokens).encode()), sig.to_bytes(), sig.size, anchors
 
     def __call__(self, lines: Sequence[Line], field: str = "text") -> Fingerprint:
-        tokens = words(" ".join(line.normalized for line in lines))
-        if not tokens:
+        core = self.core(" ".join(line.normalized for line in lines))
+        if core is None:
             raise InvalidField(field, "contains no words")
-        hashed = word_hashes(tokens, self.seed)
-        shingles = shingles_of(hashed, self.shingle_size)
-        sig = self.hasher.signature(shingles)
+        _, text_hash, signature, size, anchors = core
+        sig = Signature.from_bytes(signature, size)
         return Fingerprint(
             text="\n".join(line.text for line in lines),
             signature=sig,
             bands=self.banding.band_hashes(sig),
-            anchors=anchor_sample(shingles_of(hashed, c.ANCHOR_SHINGLE_SIZE)).astype("<u8").tobytes(),
-            text_hash=xxhash.xxh3_128_digest(" ".join(tokens).encode()),
+            anchors=anchors,
+            text_hash=text_hash,
             facts=facts(list(lines)),
         )

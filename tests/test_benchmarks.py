@@ -20,7 +20,7 @@ def _run(script: str, *args: str, out: Path) -> dict:  # type: ignore[type-arg]
 
 def test_signature_benchmark_reports_every_variant(tmp_path: Path) -> None:
     res = _run("bench_signature.py", "--articles", "30", "--reps", "1", out=tmp_path / "s.json")
-    assert len(res["us_per_article"]) == 5
+    assert len(res["us_per_article"]) == 6
     assert all(v[0] > 0 for v in res["us_per_article"].values())
     assert 0 <= res["mean_abs_error"]["service"] < 0.2 and 0 <= res["mean_abs_error"]["datasketch"] < 0.2
 

@@ -1,0 +1,3 @@
+def core(
+    text: str, seed: int, k: int, anchor_k: int, anchor_mod: int, max_anchors: int, a: bytes, b: bytes
+) -> tuple[int, bytes, bytes, int, bytes] | None: ...

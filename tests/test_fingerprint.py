@@ -1,0 +1,66 @@
+"""The native fingerprint core (_fast.c) and the numpy path agree bit for bit."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+
+import pytest
+from conftest import SHARED
+
+from dedup_service import constants as c
+from dedup_service.fingerprint import Fingerprinter
+from dedup_service.normalize import normalize, split_lines
+
+FP = Fingerprinter(num_perm=128, shingle_size=5, threshold=0.5, seed=1)
+TRICKY = [
+    "a",
+    "one two three",
+    "don't stop: u.s. prices rose 2,400 dlrs, 3.5 pct... to 1,000.",
+    "trailing dot. leading 'quote' and comma, then ,, ,x x, 'tis",
+    "snake_case words_with __under__ scores _",
+    "naïve café über straße ﬁnance ½ ² ³ ⅷ",
+    "东京证券交易所 日経平均 上昇 한국어 텍스트 العربية النص עברית",
+    "combining a\u0301 e\u0300 marks and emoji 😀 🚀 stay apart",
+    "tabs\tand\u00a0no-break\u2003spaces, hyphen-ated and slash/ed",
+    " ".join(f"w{i}" for i in range(3000)),  # more anchors than MAX_ANCHORS
+    "!!! ... ,,, ''' ---",  # no words at all
+]
+
+
+def _native_or_skip() -> None:
+    if not FP.native:
+        if os.environ.get("CI") == "true":
+            pytest.fail("the native core (_fast.c) was not built: CI installs with a C compiler")
+        pytest.skip("the native core (_fast.c) is not built here")
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_native_core_matches_numpy_on_tricky_text(text: str) -> None:
+    _native_or_skip()
+    normalized = normalize(text)
+    assert FP.core(normalized) == FP.core_numpy(normalized)
+
+
+def test_native_core_matches_numpy_on_real_and_random_text() -> None:
+    _native_or_skip()
+    texts = []
+    path = SHARED / "data" / "reuters_dev.articles.jsonl"
+    if path.exists():
+        with path.open() as fh:
+            texts = [json.loads(line)["text"] for _, line in zip(range(500), fh, strict=False)]
+    rng = random.Random(5)
+    alphabet = "abc xyz.,'_-1234 ÄÖü日本\u0301\n"
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 400))) for _ in range(500)]
+    for text in texts:
+        normalized = " ".join(line.normalized for line in split_lines(text))
+        assert FP.core(normalized) == FP.core_numpy(normalized), text[:80]
+
+
+def test_anchors_are_capped_and_sorted() -> None:
+    core = FP.core(" ".join(f"w{i}" for i in range(5000)))
+    assert core is not None
+    anchors = [int.from_bytes(core[4][i : i + 8], "little") for i in range(0, len(core[4]), 8)]
+    assert len(anchors) == c.MAX_ANCHORS and anchors == sorted(set(anchors))
+    assert all(a % c.ANCHOR_MOD == 0 for a in anchors)
