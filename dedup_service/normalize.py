@@ -17,7 +17,6 @@ _CHAR_MAP = str.maketrans(
         "\u2026": "...",
     }
 )
-_SPACE = re.compile(r"\s+")
 # a word: letters/digits, with inner apostrophes, dots or commas kept ("don't", "u.s", "2,400")
 _WORD = re.compile(r"\w+(?:['.,]\w+)*")
 
@@ -37,7 +36,7 @@ def _fold(text: str) -> str:
 
 def normalize(text: str) -> str:
     """NFKC, unified quotes and dashes, case-folded, whitespace collapsed."""
-    return _SPACE.sub(" ", _fold(text)).strip()
+    return " ".join(_fold(text).split())
 
 
 def split_lines(text: str) -> list[Line]:
