@@ -18,7 +18,7 @@ are re-salted, so each lands in postings of its own as a distinct article would,
 record and text of a real article (so memory per article stays representative). It
 loads with ``upsert_many`` in chunks of 500, 4 in flight.
 
-    python benchmarks/bench_index.py [--articles 10000] [--scale 100000[,1000000]] [--json FILE]
+    python benchmarks/bench_index.py [--articles 10000] [--scale 100000[,1000000]] [--shard-bits 13] [--json FILE]
 """
 
 from __future__ import annotations
@@ -45,6 +45,11 @@ from dedup_service.index import RedisIndex, Write
 from dedup_service.normalize import split_lines
 
 META = {"site": "bench"}
+SHARD_BITS = [13]  # set from --shard-bits
+
+
+def _index(client: Any, prefix: str) -> RedisIndex:
+    return RedisIndex(client, prefix, max_candidates=2000, shard_bits=SHARD_BITS[0])
 
 
 def used_memory(url: str) -> int:
@@ -83,7 +88,7 @@ async def service_run(
     url: str, fps: list[Fingerprint], concurrency: int, prefix: str, cluster: bool = False
 ) -> tuple[list[float], float]:
     client = _client(url, cluster, concurrency)
-    index = RedisIndex(client, prefix, max_candidates=2000)
+    index = _index(client, prefix)
     lat: list[float] = []
     sem = asyncio.Semaphore(concurrency)
 
@@ -103,7 +108,7 @@ async def service_run(
 async def batched_run(url: str, fps: list[Fingerprint], prefix: str, batch: int = 500) -> tuple[list[float], float]:
     """Per-article latency is the batch's time divided by its size."""
     client = _client(url)
-    index = RedisIndex(client, prefix, max_candidates=2000)
+    index = _index(client, prefix)
     lat: list[float] = []
     t0 = time.perf_counter()
     for start in range(0, len(fps), batch):
@@ -127,7 +132,7 @@ def filler(fp: Fingerprint, salt: int) -> Fingerprint:
 async def bulk_load(url: str, fps: list[Fingerprint], prefix: str, start: int, stop: int) -> float:
     """Index filler articles number start..stop-1; returns articles/s."""
     client = redis.asyncio.Redis.from_url(url, max_connections=4, socket_timeout=120, socket_connect_timeout=120)
-    index = RedisIndex(client, prefix, max_candidates=2000)
+    index = _index(client, prefix)
     sem = asyncio.Semaphore(4)
 
     async def load(lo: int, hi: int) -> None:
@@ -143,7 +148,7 @@ async def bulk_load(url: str, fps: list[Fingerprint], prefix: str, start: int, s
 
 async def query_latency(url: str, fps: list[Fingerprint], prefix: str, n: int = 300) -> list[float]:
     client = _client(url)
-    index = RedisIndex(client, prefix, max_candidates=2000)
+    index = _index(client, prefix)
     out = []
     for fp in fps[:n]:
         t0 = time.perf_counter()
@@ -158,8 +163,10 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--baseline-articles", type=int, default=2000)
     parser.add_argument("--scale", default="100000", help="index sizes for the bulk loader, comma-separated")
+    parser.add_argument("--shard-bits", type=int, default=13, help="the index's shard_bits setting")
     parser.add_argument("--json")
     args = parser.parse_args()
+    SHARD_BITS[0] = args.shard_bits
     n = args.articles
     scales = sorted(int(s) for s in args.scale.split(",") if s.strip() and int(s) > n)
     texts = corpus(n)

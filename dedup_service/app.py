@@ -98,8 +98,14 @@ async def open_service(settings: Settings) -> AsyncIterator[Deduplicator]:
     else:
         client = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
     try:
-        index = RedisIndex(client, settings.key_prefix, settings.max_candidates, settings.chrome_min_stories)
-        yield Deduplicator(index, settings)
+        index = RedisIndex(client, settings.key_prefix, settings.max_candidates, settings.chrome_min_stories,
+                           settings.shard_bits)  # fmt: skip
+        dedup = Deduplicator(index, settings)
+        try:
+            await index.check_layout(dedup.layout())
+        except IndexUnavailable:
+            log.warning("Redis unreachable at startup: the index layout was not checked")
+        yield dedup
     finally:
         # a stuck connection must not hold up shutdown (seen once with the async cluster client)
         with contextlib.suppress(Exception):

@@ -43,7 +43,9 @@ _FLAG_HELP = {
     "chrome_min_stories": "stories of one site carrying a line before it counts as site chrome",
     "num_perm": "MinHash permutations",
     "shingle_size": "words per shingle",
-    "seed": "MinHash seed (changing it invalidates an existing index)",
+    "seed": "MinHash seed (fixed when an index is created)",
+    "shard_bits": "postings shards per kind, as a power of two: 13 keeps 300k articles compact, 16 millions "
+    "(fixed when an index is created)",
     "max_body_bytes": "largest accepted request body",
     "max_candidates": "LSH candidates verified per query at most",
     "redis_timeout": "seconds before a Redis call counts as failed",

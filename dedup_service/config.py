@@ -35,6 +35,7 @@ class Settings:
     num_perm: int = c.DEFAULT_NUM_PERM
     shingle_size: int = c.DEFAULT_SHINGLE_SIZE
     seed: int = c.DEFAULT_SEED
+    shard_bits: int = c.DEFAULT_SHARD_BITS
     max_body_bytes: int = c.DEFAULT_MAX_BODY_BYTES
     max_candidates: int = c.DEFAULT_MAX_CANDIDATES
     redis_timeout: float = 5.0
@@ -63,6 +64,8 @@ class Settings:
             raise ConfigError("num_perm must be between 16 and 1024")
         if not 1 <= self.shingle_size <= 16:
             raise ConfigError("shingle_size must be between 1 and 16")
+        if not 8 <= self.shard_bits <= 16:
+            raise ConfigError("shard_bits must be between 8 and 16")
         if not 1 <= self.port <= 65535:
             raise ConfigError("port must be between 1 and 65535")
         if self.appendfsync not in FSYNC_POLICIES:

@@ -41,6 +41,7 @@ def key_layout(prefix: str) -> dict[str, str]:
         "recent": f"{tag}:r",  # zset: cluster id -> time of its last change
         "site": f"{tag}:s:",  # zset per site: line key -> stories that carried the line
         "low": f"{tag}:lo",  # retention cursor: the oldest internal id not yet expired
+        "layout": f"{tag}:conf",  # hash: the settings the index was built with (must not change)
         "pending": f"{tag}:p",  # zset: external id -> ingest time, verdict not yet recorded
         "delivery": f"{tag}:w:",  # string per webhook delivery id: the answer it got
     }
@@ -64,11 +65,13 @@ COPY_ANCHOR_SHARE = 0.5
 # an anchor found in more articles than this is boilerplate: not searched, not indexed
 ANCHOR_MAX_POSTINGS = 100
 
-# Postings (LSH buckets, anchors) live in 2**SHARD_BITS hashes per kind: about 300
-# fields per shard at 100k articles. Redis keeps a hash as a compact listpack up to
-# hash-max-listpack-entries fields: its default (128) holds about 40k articles this way,
-# REDIS_TUNING's 1024 about 300k; past that, shards become hash tables (about 4x the memory).
-SHARD_BITS = 13
+# Postings (LSH buckets, anchors) live in 2**shard_bits hashes per kind (a setting, fixed
+# when an index is created): with 13 bits, about 300 fields per shard at 100k articles.
+# Redis keeps a hash as a compact listpack up to hash-max-listpack-entries fields: its
+# default (128) holds about 40k articles this way at 13 bits, REDIS_TUNING's 1024 about
+# 300k; past that, shards become hash tables (2-3x the memory). Each bit more doubles
+# both the reach and the fixed cost (about 100 bytes a shard): 16 bits hold 2.5M articles.
+DEFAULT_SHARD_BITS = 13
 # settings the embedded redis-server starts with, and recommended for an external one:
 # small hashes (postings shards, articles) stay listpacks, a dozen bytes per field
 REDIS_TUNING = {"hash-max-ziplist-entries": "1024", "hash-max-ziplist-value": "4096"}

@@ -3,7 +3,7 @@
 Layout (all keys share the hash tag ``{prefix}``, see ``constants.key_layout``): one hash
 per article (external id, text hash, cluster id, ingest time, its posting tokens, a packed
 record of signature and facts, metadata and cleaned text), keyed by a small integer
-internal id; LSH buckets and anchor postings as fields of ``2**SHARD_BITS`` sharded hashes
+internal id; LSH buckets and anchor postings as fields of ``2**shard_bits`` sharded hashes
 whose values are comma-joined internal ids (compact listpacks, no key per posting); one
 set of links per linked article and one set per cluster; a sorted set of recently changed
 clusters; and per site a bounded sorted set counting how many stories carried each line.
@@ -29,7 +29,7 @@ from redis.asyncio.cluster import RedisCluster
 from . import constants as c
 from .classify import Candidate
 from .constants import key_layout
-from .errors import IndexUnavailable
+from .errors import ConfigError, IndexUnavailable
 from .features import Facts
 from .fingerprint import Fingerprint
 from .minhash import Signature
@@ -141,12 +141,12 @@ def _text(value: bytes) -> str:
     return value.decode("utf-8")
 
 
-def tokens(hashes: bytes) -> bytes:
-    """6-byte posting tokens of 8-byte hashes: a shard of SHARD_BITS (2 bytes, from the
+def tokens(hashes: bytes, shard_bits: int) -> bytes:
+    """6-byte posting tokens of 8-byte hashes: a shard of ``shard_bits`` (2 bytes, from the
     top bits) and a field (4 bytes, from the low half); see ``lua/index.lua``."""
     h = np.frombuffer(hashes, dtype="<u8")
     out = np.empty(len(h), dtype=_TOKEN)
-    out["shard"] = h >> np.uint64(64 - c.SHARD_BITS)
+    out["shard"] = h >> np.uint64(64 - shard_bits)
     out["field"] = h & np.uint64(0xFFFFFFFF)
     return out.tobytes()
 
@@ -201,13 +201,16 @@ class RedisIndex:
         key_prefix: str,
         max_candidates: int,
         chrome_min_stories: int = c.CHROME_MIN_STORIES,
+        shard_bits: int = c.DEFAULT_SHARD_BITS,
     ) -> None:
         self.redis = redis
         self.max_candidates = max_candidates
         self.chrome_min_stories = chrome_min_stories
+        self.shard_bits = shard_bits
         keys = key_layout(key_prefix)
         self._match = "{" + key_prefix + "}*"
         self._keys = [keys["ids"]]  # the script derives every other key from this one
+        self._layout = keys["layout"]
         self._base = keys["ids"][: -len("ids")]
         self._script = redis.register_script(_SCRIPT)
         self._search = [max_candidates, c.MIN_SHARED_ANCHORS, c.MIN_SHARED_ANCHOR_SHARE, c.COPY_ANCHOR_SHARE,
@@ -230,7 +233,7 @@ class RedisIndex:
             for w in chunk:
                 fp = w.fingerprint
                 args += [
-                    w.article_id, fp.text_hash, tokens(fp.bands), tokens(fp.anchors),
+                    w.article_id, fp.text_hash, tokens(fp.bands, self.shard_bits), tokens(fp.anchors, self.shard_bits),
                     pack_record(fp.signature, fp.facts), orjson.dumps(w.meta),
                     zlib.compress(fp.text.encode("utf-8"), 1),
                     site_key(w.site) if w.site else "",
@@ -245,8 +248,8 @@ class RedisIndex:
 
     async def query(self, fp: Fingerprint, exclude_id: str | None = None) -> Found:
         """Candidates of a fingerprint (read-only), leaving out the given article id."""
-        searched, rows, _ = (await self._call("check", *self._search, exclude_id or "", tokens(fp.bands),
-                                              tokens(fp.anchors)))[0]  # fmt: skip
+        bands, anchors = tokens(fp.bands, self.shard_bits), tokens(fp.anchors, self.shard_bits)
+        searched, rows, _ = (await self._call("check", *self._search, exclude_id or "", bands, anchors))[0]
         return Found.from_reply(searched, rows)
 
     async def get(self, article_id: str) -> Stored | None:
@@ -352,6 +355,24 @@ class RedisIndex:
                 await self.redis.delete(*batch[start : start + 1000])
 
         await _guard(run)
+
+    async def check_layout(self, layout: dict[str, str]) -> None:
+        """Record the settings the index is built with on first use; raise ConfigError when
+        an existing index was built with others (its signatures and postings would not
+        match new ones)."""
+
+        async def record() -> list[bytes | None]:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for name, value in layout.items():
+                    pipe.hsetnx(self._layout, name, value)
+                pipe.hmget(self._layout, list(layout))
+                return (await pipe.execute())[-1]  # type: ignore[no-any-return]
+
+        stored = await _guard(record)
+        differ = [f"{name}={value.decode()} (configured: {layout[name]})" for name, value in zip(layout, stored,
+                  strict=True) if value is not None and value.decode() != layout[name]]  # fmt: skip
+        if differ:
+            raise ConfigError(f"the index {self._base[:-1]!r} was built with {', '.join(differ)}")
 
     async def count(self) -> int:
         """Articles in the index."""

@@ -102,6 +102,13 @@ class Deduplicator:
             raise InvalidField(field, "no article text found" if field == "html" else "contains no words")
         return article, lines, field
 
+    def layout(self) -> dict[str, str]:
+        """The settings an index is built with: changing any makes its content unusable."""
+        b = self.fingerprinter.banding
+        return {"num_perm": str(self.settings.num_perm), "shingle_size": str(self.settings.shingle_size),
+                "seed": str(self.settings.seed), "bands": f"{b.bands}x{b.rows}",
+                "shard_bits": str(self.settings.shard_bits)}  # fmt: skip
+
     async def _prepare_many(self, articles: Sequence[Article]) -> list[Prepared | DedupError]:
         """Lines, site chrome (cached per site, see ``chrome``) and fingerprints."""
         staged: list[tuple[Article, list[Line], str] | DedupError] = []

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 import redis.asyncio
 
+from dedup_service import Settings
+from dedup_service.app import open_service
+from dedup_service.errors import ConfigError
 from dedup_service.fingerprint import Fingerprint, Fingerprinter
 from dedup_service.index import RedisIndex
+from dedup_service.models import Article
 from dedup_service.normalize import split_lines
 
 _FINGERPRINTER = Fingerprinter(num_perm=128, shingle_size=5, threshold=0.5, seed=1)
@@ -111,3 +116,25 @@ async def test_only_articles_with_a_possible_copy_wait_for_a_verdict(index: Redi
     new = await index.upsert("d", FP("a story about something else entirely, told in other words"), {})
     assert not new.pending and new.found.candidates == []
     assert await index.pending(cutoff=1e12, at_most=10) == ["b"]
+
+
+async def test_an_index_refuses_settings_other_than_those_it_was_built_with(settings: Settings) -> None:
+    async with open_service(settings) as dedup:
+        await dedup.ingest(Article(id="a", text=STORY))
+    async with open_service(settings) as dedup:  # the same settings: fine
+        assert (await dedup.get("a")).id == "a"
+    for changed in ({"shard_bits": 16}, {"num_perm": 64}, {"threshold": 0.8}):
+        with pytest.raises(ConfigError, match="was built with") as err:
+            async with open_service(replace(settings, **changed)):
+                pass
+        assert str(next(iter(changed.values()))) in str(err.value) or "bands" in str(err.value)
+
+
+async def test_shard_bits_spread_postings_over_more_shards(settings: Settings, key_prefix: str) -> None:
+    async with open_service(replace(settings, shard_bits=16)) as dedup:
+        for i in range(3):
+            await dedup.ingest(Article(id=f"a{i}", text=f"{i} " + STORY))
+        found = (await dedup.check(Article(id=None, text="3 " + STORY))).matches
+        assert sorted(m.id for m in found) == ["a0", "a1", "a2"]
+        shards = [k async for k in dedup.index.redis.scan_iter(match="{" + key_prefix + "}:b:*")]
+        assert len(shards) > 25  # 2**16 shards: the bands of different articles rarely share one
