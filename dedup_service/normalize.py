@@ -45,16 +45,19 @@ def split_lines(text: str) -> list[Line]:
     A line that repeats an earlier one (after normalization) is dropped: scraped pages
     often print the story body twice, once per template, which must not change the article.
     """
+    raw_lines = text.splitlines()
+    folded = _fold(text).splitlines()  # one pass over the whole text, usually line for line
+    if len(folded) != len(raw_lines):  # a compatibility character folded into a line break
+        folded = [_fold(raw) for raw in raw_lines]
     seen: set[str] = set()
     lines = []
     h = xxhash.xxh3_64_digest
-    for raw in text.splitlines():
-        raw = " ".join(raw.split())
-        norm = " ".join(_fold(raw).split())
+    for raw, fold in zip(raw_lines, folded, strict=True):
+        norm = " ".join(fold.split())
         if norm in seen or not _WORD.search(norm):
             continue
         seen.add(norm)
-        lines.append(Line(raw, norm, h(norm.encode())))
+        lines.append(Line(" ".join(raw.split()), norm, h(norm.encode())))
     return lines
 
 
