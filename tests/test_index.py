@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -138,3 +139,16 @@ async def test_shard_bits_spread_postings_over_more_shards(settings: Settings, k
         assert sorted(m.id for m in found) == ["a0", "a1", "a2"]
         shards = [k async for k in dedup.index.redis.scan_iter(match="{" + key_prefix + "}:b:*")]
         assert len(shards) > 25  # 2**16 shards: the bands of different articles rarely share one
+
+
+async def test_expire_walks_internal_ids_past_deleted_ones_and_stops_at_the_cutoff(index: RedisIndex) -> None:
+    for name in "abcd":
+        await index.upsert(name, FP(f"{name} " + STORY), {})
+    await index.delete("b")  # a gap in the internal ids
+    now = time.time()
+    assert await index.expire(now + 60, at_most=2) is True  # took a and c; more may be left
+    assert [await index.get(n) is None for n in "acd"] == [True, True, False]
+    assert await index.expire(now - 3600, at_most=2) is False  # d is newer than the cutoff
+    assert await index.get("d") is not None
+    assert await index.expire(now + 60, at_most=2) is False  # d went; nothing is left
+    assert await index.count() == 0
