@@ -105,3 +105,6 @@ MAINTENANCE_INTERVAL = 10.0
 # articles per upsert script call in a batch: one round trip each, and Redis is never
 # blocked for more than a few milliseconds
 UPSERT_CHUNK = 50
+# a batch hands the event loop back every this many articles of CPU work (about 5 ms), so
+# single requests are served while a large batch is being fingerprinted and verified
+BATCH_YIELD_EVERY = 25

@@ -119,7 +119,8 @@ class Deduplicator:
                 staged.append(exc)
         chrome = await self.chrome.lines(st[0].site for st in staged if not isinstance(st, DedupError) and st[0].site)
         out: list[Prepared | DedupError] = []
-        for st in staged:
+        for i, st in enumerate(staged):
+            await _yield_now_and_then(i)
             if isinstance(st, DedupError):
                 out.append(st)
                 continue
@@ -181,7 +182,8 @@ class Deduplicator:
         )  # fmt: skip
         verdicts: list[Verdict] = []
         finishes: list[tuple[int, Finish]] = []
-        for article_id, prep, result in zip(ids, ready, results, strict=True):
+        for i, (article_id, prep, result) in enumerate(zip(ids, ready, results, strict=True)):
+            await _yield_now_and_then(i)
             self.chrome.learn(result.learnt)
             found = result.found
             matches = verify(prep.fingerprint, found.candidates, found.searched_anchors, self.thresholds)
@@ -301,6 +303,12 @@ class Deduplicator:
 
     async def ready(self) -> bool:
         return await self.index.ping()
+
+
+async def _yield_now_and_then(i: int) -> None:
+    """Let the event loop serve other requests every BATCH_YIELD_EVERY articles of a batch."""
+    if i and i % c.BATCH_YIELD_EVERY == 0:
+        await asyncio.sleep(0)
 
 
 def _copies_of(matches: list[Match], found: Found) -> list[Candidate]:
