@@ -1,8 +1,16 @@
-FROM python:3.11-slim
-WORKDIR /app
+# Build stage: a C compiler for the native fingerprint core (dedup_service/_fast.c); the
+# runtime image gets only the wheels.
+FROM python:3.11-slim AS build
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY dedup_service ./dedup_service
-RUN pip install --no-cache-dir .
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+FROM python:3.11-slim
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+WORKDIR /app
 ENV DEDUP_HOST=0.0.0.0 DEDUP_PORT=8080
 EXPOSE 8080
 CMD ["dedup-service", "serve"]

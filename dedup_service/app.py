@@ -101,6 +101,7 @@ async def open_service(settings: Settings) -> AsyncIterator[Deduplicator]:
         index = RedisIndex(client, settings.key_prefix, settings.max_candidates, settings.chrome_min_stories,
                            settings.shard_bits)  # fmt: skip
         dedup = Deduplicator(index, settings)
+        log.info("fingerprint core: %s", "native" if dedup.fingerprinter.native else "numpy (no C extension built)")
         try:
             await index.check_layout(dedup.layout())
         except IndexUnavailable:
