@@ -75,7 +75,7 @@ static Py_ssize_t sort_unique(uint64_t *v, Py_ssize_t n) {
     return m;
 }
 
-/* Distinct sorted k-shingle hashes of the word hashes t[0..n) into out; returns the count. */
+/* The k-shingle hashes of the word hashes t[0..n) into out (with repeats); returns how many. */
 static Py_ssize_t shingles(const uint64_t *t, Py_ssize_t n, int k, uint64_t *out) {
     Py_ssize_t count = n - k + 1 > 1 ? n - k + 1 : 1;
     int width = k < n ? k : (int)n;
@@ -84,7 +84,24 @@ static Py_ssize_t shingles(const uint64_t *t, Py_ssize_t n, int k, uint64_t *out
         for (int j = 1; j < width; j++) acc = acc * MULT + t[i + j];
         out[i] = splitmix(acc);
     }
-    return sort_unique(out, count);
+    return count;
+}
+
+/* How many distinct values v[0..n) holds: open addressing in `table` (2^bits slots, with
+ * 2^bits >= 2n), where 0 marks an empty slot and the value 0 is counted apart. */
+static Py_ssize_t count_distinct(const uint64_t *v, Py_ssize_t n, uint64_t *table, int bits) {
+    size_t mask = ((size_t)1 << bits) - 1;
+    memset(table, 0, sizeof(uint64_t) * (mask + 1));
+    Py_ssize_t distinct = 0;
+    int zero = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint64_t x = v[i];
+        if (x == 0) { zero = 1; continue; }
+        size_t slot = (size_t)(x >> (64 - bits)) & mask;  /* the hashes are already mixed */
+        while (table[slot] != 0 && table[slot] != x) slot = (slot + 1) & mask;
+        if (table[slot] == 0) { table[slot] = x; distinct++; }
+    }
+    return distinct + zero;
 }
 
 static PyObject *core(PyObject *self, PyObject *args) {
@@ -132,30 +149,46 @@ static PyObject *core(PyObject *self, PyObject *args) {
     XXH128_canonical_t digest;
     XXH128_canonicalFromHash(&digest, XXH3_128bits_digest(&joined));
 
-    sh = PyMem_Malloc(sizeof(uint64_t) * (size_t)n_words);
+    int bits = 1;
+    while (((Py_ssize_t)1 << bits) < 2 * n_words) bits++;
+    sh = PyMem_Malloc(sizeof(uint64_t) * ((size_t)n_words + ((size_t)1 << bits)));
     if (sh == NULL) { PyErr_NoMemory(); goto done; }
+    uint64_t *table = sh + n_words;
 
-    /* signature over the distinct k-shingles */
-    Py_ssize_t n_sh = shingles(words, n_words, k, sh);
+    /* signature: repeats do not change a minimum, so no need to make the shingles distinct */
+    Py_ssize_t n_all = shingles(words, n_words, k, sh);
+    Py_ssize_t n_sh = count_distinct(sh, n_all, table, bits);
     const uint64_t *pa = a.buf, *pb = b.buf;
-    PyObject *sig = PyBytes_FromStringAndSize(NULL, num_perm * 2);
-    if (sig == NULL) goto done;
-    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(sig);
-    for (Py_ssize_t p = 0; p < num_perm; p++) {
-        uint64_t ap = pa[p], bp = pb[p];
-        uint32_t best = 0xFFFFFFFFu;
-        for (Py_ssize_t x = 0; x < n_sh; x++) {
-            uint32_t v = (uint32_t)((ap * sh[x] + bp) >> 32);
-            if (v < best) best = v;
-        }
-        out[2 * p] = (unsigned char)(best & 0xFF);
-        out[2 * p + 1] = (unsigned char)((best >> 8) & 0xFF);
+    uint32_t *best = (uint32_t *)table;  /* num_perm <= 2 * table slots is checked below */
+    if (num_perm > 2 * ((Py_ssize_t)1 << bits)) {
+        best = PyMem_Malloc(sizeof(uint32_t) * (size_t)num_perm);
+        if (best == NULL) { PyErr_NoMemory(); goto done; }
     }
+    for (Py_ssize_t p = 0; p < num_perm; p++) best[p] = 0xFFFFFFFFu;
+    for (Py_ssize_t x = 0; x < n_all; x++) {
+        uint64_t h = sh[x];
+        for (Py_ssize_t p = 0; p < num_perm; p++) {
+            uint32_t v = (uint32_t)((pa[p] * h + pb[p]) >> 32);
+            best[p] = v < best[p] ? v : best[p];
+        }
+    }
+    PyObject *sig = PyBytes_FromStringAndSize(NULL, num_perm * 2);
+    if (sig != NULL) {
+        unsigned char *out = (unsigned char *)PyBytes_AS_STRING(sig);
+        for (Py_ssize_t p = 0; p < num_perm; p++) {
+            out[2 * p] = (unsigned char)(best[p] & 0xFF);
+            out[2 * p + 1] = (unsigned char)((best[p] >> 8) & 0xFF);
+        }
+    }
+    if (best != (uint32_t *)table) PyMem_Free(best);
+    if (sig == NULL) goto done;
 
-    /* anchors: content-defined sample of the distinct anchor_k-shingles */
+    /* anchors: content-defined sample of the distinct anchor_k-shingles, ascending */
     Py_ssize_t n_an = shingles(words, n_words, anchor_k, sh), kept = 0;
-    for (Py_ssize_t x = 0; x < n_an && kept < max_anchors; x++)
+    for (Py_ssize_t x = 0; x < n_an; x++)
         if (sh[x] % (uint64_t)anchor_mod == 0) sh[kept++] = sh[x];
+    kept = sort_unique(sh, kept);
+    if (kept > max_anchors) kept = max_anchors;
     PyObject *anchors = PyBytes_FromStringAndSize((const char *)sh, kept * 8);
     if (anchors == NULL) { Py_DECREF(sig); goto done; }
     result = Py_BuildValue("(ny#NnN)", n_words, (const char *)digest.digest, (Py_ssize_t)16, sig, n_sh, anchors);
