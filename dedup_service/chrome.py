@@ -29,7 +29,9 @@ class SiteChrome:
         """The chrome line keys of each site (one Redis call for the sites not fresh here)."""
         wanted = {site: site_key(site) for site in sites}
         now = time.monotonic()
-        stale = sorted({key for key in wanted.values() if now - self._sites.get(key, (-1e18, None))[0] > self.refresh})
+        stale = sorted(
+            {key for key in wanted.values() if key not in self._sites or now - self._sites[key][0] > self.refresh}
+        )
         if stale:
             for key, lines in zip(stale, await self.index.chrome_lines(stale), strict=True):
                 self._sites[key] = (now, set(lines))

@@ -266,8 +266,9 @@ class RedisIndex:
     async def expire(self, cutoff: float, at_most: int) -> bool:
         """Remove up to ``at_most`` articles ingested before ``cutoff`` (Unix seconds);
         True when more may be left."""
-        removed, steps = await self._call("expire", repr(cutoff), repr(time.time()), at_most)
-        return int(removed) >= at_most or int(steps) >= 10 * at_most
+        max_steps = 10 * at_most  # internal ids looked at, deleted ones included
+        removed, steps = await self._call("expire", repr(cutoff), repr(time.time()), at_most, max_steps)
+        return int(removed) >= at_most or int(steps) >= max_steps
 
     async def pending(self, cutoff: float, at_most: int) -> list[str]:
         """Articles indexed before ``cutoff`` whose candidates were never verified and linked

@@ -278,13 +278,14 @@ elseif CMD == 'delete' then
   return remove(iid, ARGV[3])
 
 elseif CMD == 'expire' then
-  -- 2 cutoff (ingest time), 3 now, 4 at most this many: removes the oldest articles
-  -- ingested before the cutoff, each as a delete would; returns how many went. Internal
-  -- ids grow with ingest time, so a cursor walks them in order: no index of ages needed.
-  local cutoff, at_most = tonumber(ARGV[2]), tonumber(ARGV[4])
+  -- 2 cutoff (ingest time), 3 now, 4 at most this many, 5 internal ids to look at, at
+  -- most: removes the oldest articles ingested before the cutoff, each as a delete would;
+  -- returns {how many went, ids looked at}. Internal ids grow with ingest time, so a
+  -- cursor walks them in order: no index of ages needed.
+  local cutoff, at_most, max_steps = tonumber(ARGV[2]), tonumber(ARGV[4]), tonumber(ARGV[5])
   local iid, top = tonumber(redis.call('GET', LOW) or '1'), tonumber(redis.call('GET', SEQ) or '0')
   local removed, steps = 0, 0
-  while iid <= top and removed < at_most and steps < 10 * at_most do
+  while iid <= top and removed < at_most and steps < max_steps do
     local t = redis.call('HGET', P_DOC .. iid, 'i')
     if t then
       if tonumber(t) >= cutoff then break end
