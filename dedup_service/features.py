@@ -61,7 +61,8 @@ def facts(lines: list[Line]) -> Facts:
     tokens = list(dict.fromkeys(_TOKEN.findall("\n".join(line.text for line in lines))))
     has_digit = _DIGIT.search
     # most tokens are plain words: isalpha() settles them without the regex
-    figures = [t for t in tokens if not t.isalpha() and has_digit(t)]
+    # a figure is the number itself: words hyphenated to it ("50-mln-dlr") are not part of it
+    figures = ["-".join(p for p in t.split("-") if has_digit(p)) for t in tokens if not t.isalpha() and has_digit(t)]
     words = [t for t in tokens if t.isalpha() or not has_digit(t)]
     vocabulary = vocabulary_keys(_hashes({t.casefold() for t in words}))
     capitalized = [t for t in words if t[0].isupper()]

@@ -83,3 +83,13 @@ def test_a_rephrased_lead_name_is_forgiven_only_when_nearly_all_names_reappear()
     assert contained_share(small.names[:1] >> np.uint32(16), large.vocabulary) == 0.0  # "u.s" is not there
     assert facts_agree(small, large, 0.6, 0.8)  # 6 of 7 names reappear
     assert not facts_agree(small, large, 0.6, 0.9)
+
+
+def test_a_figure_is_the_number_without_words_hyphenated_to_it() -> None:
+    def figures(text: str) -> list[int]:
+        return facts(split_lines(text)).figures.tolist()
+
+    assert figures("It approved a 50-mln-dlr budget.") == figures("It approved a 50 mln dlrs budget.")
+    # a fraction stays whole
+    assert figures("Funds traded at 6-1/4 pct.") != figures("Funds traded at 6 pct, then 1/4.")
+    assert len(figures("A Boeing-747 and a 737-300 jet.")) == 2
