@@ -177,7 +177,7 @@ class Deduplicator:
         ready = [p for p in prepared if not isinstance(p, DedupError)]
         ids = [p.article.id or uuid.uuid4().hex for p in ready]
         results = await self.index.upsert_many(
-            [Write(article_id, p.fingerprint, p.meta, p.article.site, [ln.key for ln in p.lines])
+            [Write(article_id, p.fingerprint, p.meta, p.article.site, _chrome_candidates(p.lines))
              for article_id, p in zip(ids, ready, strict=True)]
         )  # fmt: skip
         verdicts: list[Verdict] = []
@@ -195,7 +195,7 @@ class Deduplicator:
                 # a line counts towards chrome once per story of the site, not once per copy
                 # (without a pending mark, the index has counted them already)
                 new_story = result.pending and site is not None and not any(c.meta.get("site") == site for c in copies)
-                lines = [ln.key for ln in prep.lines]
+                lines = _chrome_candidates(prep.lines)
                 finish = Finish(result.iid, [cand.iid for cand in copies], site if new_story else None, lines)
                 finishes.append((len(verdicts) - 1, finish))
         for (pos, _), done in zip(finishes, await self.index.finish_many([f for _, f in finishes]), strict=True):
@@ -303,6 +303,15 @@ class Deduplicator:
 
     async def ready(self) -> bool:
         return await self.index.ping()
+
+
+def _chrome_candidates(lines: Sequence[Line]) -> list[bytes]:
+    """Keys of the lines that may become site chrome: not those that run on into the next
+    line (hard-wrapped copy, whose next line starts in lower case), which are pieces of a
+    sentence, however often a site's stories repeat them ("Treasury Secretary James
+    Baker said")."""
+    ends = [nxt.text[:1].islower() for nxt in lines[1:]] + [False]
+    return [ln.key for ln, runs_on in zip(lines, ends, strict=True) if not runs_on]
 
 
 async def _yield_now_and_then(i: int) -> None:

@@ -30,3 +30,16 @@ async def test_chrome_learnt_by_one_process_applies_in_another(settings: Setting
         kept = (await second.get("s5")).text
         assert "Connect with us" not in kept and "You may also like:" not in kept
         assert _story(5) in kept
+
+
+async def test_a_hard_wrapped_line_that_runs_on_is_never_chrome(settings: Settings) -> None:
+    """Wire copy wraps sentences across lines: a line that many stories share but that
+    runs on into the next one ("... Baker said" / "that ...") is part of a sentence."""
+    async with open_service(settings) as dedup:
+        for i in range(5):
+            text = (f"{TOP}Story {i} opens with its own words.\nTreasury Secretary James Baker said\n"
+                    f"that {_story(i)} would follow.{BOTTOM}")  # fmt: skip
+            await dedup.ingest(Article(id=f"w{i}", text=text, site="wire.example"))
+        kept = (await dedup.get("w4")).text
+        assert "Treasury Secretary James Baker said" in kept
+        assert "Connect with us" not in kept and "You may also like:" not in kept  # standalone lines are
