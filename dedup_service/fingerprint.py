@@ -57,7 +57,7 @@ class Fingerprinter:
         self.banding = Banding.for_threshold(threshold, num_perm)
         self.shingle_size = shingle_size
         self.seed = seed
-        self._perms = (self.hasher._a.astype("<u8").tobytes(), self.hasher._b.astype("<u8").tobytes())
+        self._perms = self.hasher.packed()
         self.native = _fast is not None and sys.byteorder == "little"
 
     def core(self, normalized: str) -> Core | None:

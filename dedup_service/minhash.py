@@ -46,6 +46,10 @@ class MinHasher:
         self._a = (rng.integers(0, 2**64, size=(1, num_perm), dtype=np.uint64)) | np.uint64(1)
         self._b = rng.integers(0, 2**64, size=(1, num_perm), dtype=np.uint64)
 
+    def packed(self) -> tuple[bytes, bytes]:
+        """The permutations' a and b as little-endian uint64 bytes (for the native core)."""
+        return self._a.astype("<u8").tobytes(), self._b.astype("<u8").tobytes()
+
     def signature(self, shingles: U64) -> Signature:
         out = np.full(self.num_perm, _EMPTY, dtype=np.uint32)
         col = shingles.reshape(-1, 1)

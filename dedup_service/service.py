@@ -176,13 +176,14 @@ class Deduplicator:
         prepared = await self._prepare_many(articles)
         ready = [p for p in prepared if not isinstance(p, DedupError)]
         ids = [p.article.id or uuid.uuid4().hex for p in ready]
+        line_keys = [_chrome_candidates(p.lines) for p in ready]
         results = await self.index.upsert_many(
-            [Write(article_id, p.fingerprint, p.meta, p.article.site, _chrome_candidates(p.lines))
-             for article_id, p in zip(ids, ready, strict=True)]
+            [Write(article_id, p.fingerprint, p.meta, p.article.site, keys)
+             for article_id, p, keys in zip(ids, ready, line_keys, strict=True)]
         )  # fmt: skip
         verdicts: list[Verdict] = []
         finishes: list[tuple[int, Finish]] = []
-        for i, (article_id, prep, result) in enumerate(zip(ids, ready, results, strict=True)):
+        for i, (article_id, prep, keys, result) in enumerate(zip(ids, ready, line_keys, results, strict=True)):
             await _yield_now_and_then(i)
             self.chrome.learn(result.learnt)
             found = result.found
@@ -195,8 +196,7 @@ class Deduplicator:
                 # a line counts towards chrome once per story of the site, not once per copy
                 # (without a pending mark, the index has counted them already)
                 new_story = result.pending and site is not None and not any(c.meta.get("site") == site for c in copies)
-                lines = _chrome_candidates(prep.lines)
-                finish = Finish(result.iid, [cand.iid for cand in copies], site if new_story else None, lines)
+                finish = Finish(result.iid, [cand.iid for cand in copies], site if new_story else None, keys)
                 finishes.append((len(verdicts) - 1, finish))
         for (pos, _), done in zip(finishes, await self.index.finish_many([f for _, f in finishes]), strict=True):
             self.chrome.learn(done.learnt)
