@@ -12,12 +12,18 @@ Relations, strongest first (thresholds in ``Thresholds``):
 - ``near_duplicate``: Jaccard at or above the threshold, figures and names agreeing;
 - ``related``: the texts share far more than chance but are not copies of each other
   (a rewrite, an update, or the same template filled in with other figures or names).
+
+The estimates are sketches: for a short text (a few dozen words, a handful of anchors)
+their error is several points. A pair they place between ``related`` and a copy, with
+agreeing facts, is therefore settled by measuring it: ``undecided`` names such
+candidates, and ``verify`` given their stored texts aligns the words (``aligned_shares``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +33,7 @@ from .features import Facts, contained_share, vocabulary_keys
 from .fingerprint import Fingerprint
 from .minhash import Signature, jaccard_many
 from .models import Match, Relation
+from .normalize import split_lines, words
 
 COPY_RELATIONS = frozenset({Relation.EXACT, Relation.NEAR_DUPLICATE, Relation.CONTAINED, Relation.CONTAINS})
 
@@ -135,33 +142,82 @@ def facts_agree(small: Facts, large: Facts, threshold: float, nearly_all: float)
     return names is not None and names >= threshold and (lead == 1.0 or names >= nearly_all)
 
 
+def aligned_shares(query_text: str, cand_text: str) -> tuple[float, float]:
+    """Measured, not estimated: the share of each text's words that an order-keeping
+    alignment of the two word sequences (difflib's longest matching blocks) pairs with
+    words of the other. A re-keyed word or a re-edited sentence costs only its own words."""
+    a, b = _words(query_text), _words(cand_text)
+    if not a or not b:
+        return 0.0, 0.0
+    aligned = sum(block.size for block in SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks())
+    return aligned / len(a), aligned / len(b)
+
+
+def _words(text: str) -> list[str]:
+    return words(" ".join(line.normalized for line in split_lines(text)))
+
+
+def _facts_agree(query: Fingerprint, cand: Candidate, t: Thresholds) -> bool:
+    small, large = (
+        (query.facts, cand.facts) if query.signature.size <= cand.signature.size else (cand.facts, query.facts)
+    )
+    return facts_agree(small, large, t.facts, t.contained)
+
+
+def _a_part(query: Fingerprint, cand: Candidate, t: Thresholds) -> bool:
+    """Below near-duplicate similarity the shared text must also be a real part of the
+    larger article: a teaser or a quoted paragraph inside a long page is not a copy."""
+    nq, nc = query.signature.size, cand.signature.size
+    return min(nq, nc) >= t.min_part * max(nq, nc)
+
+
 def relate(
-    query: Fingerprint, cand: Candidate, sim: float, c_q: float, c_c: float, t: Thresholds
+    query: Fingerprint,
+    cand: Candidate,
+    sim: float,
+    c_q: float,
+    c_c: float,
+    t: Thresholds,
+    aligned: tuple[float, float] | None = None,
 ) -> tuple[Relation | None, float, float]:
     """(relation or None, similarity, containment of the query in the candidate), given the
-    estimated containments of the query in the candidate (c_q) and the reverse (c_c)."""
+    estimated containments of the query in the candidate (c_q) and the reverse (c_c), or,
+    below near-duplicate similarity, the measured ones (``aligned``) when known."""
     if cand.text_hash == query.text_hash:
         return Relation.EXACT, 1.0, 1.0
     if sim < t.near and max(c_q, c_c) < min(t.related, t.contained):
         return None, sim, c_q  # far below every relation: no need to compare facts
     nq, nc = query.signature.size, cand.signature.size
-    small, large = (query.facts, cand.facts) if nq <= nc else (cand.facts, query.facts)
-    agree = facts_agree(small, large, t.facts, t.contained)
+    agree = _facts_agree(query, cand, t)
     if agree and sim >= t.near:
         if c_q >= t.contained and nq <= t.size_ratio * nc:
             return Relation.CONTAINED, sim, c_q
         if c_c >= t.contained and nc <= t.size_ratio * nq:
             return Relation.CONTAINS, sim, c_q
         return Relation.NEAR_DUPLICATE, sim, c_q
-    # below near-duplicate similarity the shared text must also be a real part of the
-    # larger article: a teaser or a quoted paragraph inside a long page is not a copy
-    if min(nq, nc) < t.min_part * max(nq, nc):
+    if not _a_part(query, cand, t):
         return None, sim, c_q
+    if aligned is not None:
+        c_q, c_c = aligned
     if agree and max(c_q, c_c) >= t.contained:
         return (Relation.CONTAINED if c_q >= c_c else Relation.CONTAINS), sim, c_q
     if max(c_q, c_c) >= t.related:
         return Relation.RELATED, sim, c_q
     return None, sim, c_q
+
+
+def _undecided(query: Fingerprint, cand: Candidate, sim: float, c_q: float, c_c: float, t: Thresholds) -> bool:
+    """Estimated between related and copy, below near-duplicate similarity, with agreeing
+    facts: where the error of the estimates decides, so ``relate`` wants measured shares
+    (for texts of up to MAX_ALIGNED_WORDS; longer ones have precise estimates)."""
+    return (
+        sim < t.near
+        and max(query.signature.size, cand.signature.size) <= c_.MAX_ALIGNED_WORDS
+        and t.related <= max(c_q, c_c) < t.contained
+        and cand.text_hash != query.text_hash
+        and _a_part(query, cand, t)
+        and _facts_agree(query, cand, t)
+    )
 
 
 _RANK = {
@@ -173,26 +229,53 @@ _RANK = {
 }
 
 
-def verify(
-    query: Fingerprint, candidates: Sequence[Candidate], searched_anchors: int, thresholds: Thresholds
-) -> list[Match]:
-    """Verified matches: copies first, then related texts, each by similarity (ties by id)."""
+def _screened(
+    query: Fingerprint, candidates: Sequence[Candidate], searched_anchors: int, t: Thresholds
+) -> Iterator[tuple[Candidate, float, float, float]]:
+    """(candidate, similarity, c_q, c_c) of the candidates worth a close look, estimated
+    for all at once: most share a few common phrases and nothing more."""
     if not candidates:
-        return []
+        return
     sims = jaccard_many(query.signature.values, np.stack([c.signature.values for c in candidates]))
-    # screen all candidates at once: most share a few common phrases and nothing more
     sizes = np.array([c.signature.size for c in candidates], dtype=np.float64)
     shared = np.array([c.shared_anchors for c in candidates], dtype=np.float64)
     anchors = np.array([c.anchors for c in candidates], dtype=np.float64)
-    nq, perms, k = query.signature.size, len(query.signature.values), thresholds.shingle_size
+    nq, perms, k = query.signature.size, len(query.signature.values), t.shingle_size
     c_q = containment(sims, nq, sizes, shared, searched_anchors, perms, k)
     c_c = containment(sims, sizes, nq, shared, anchors, perms, k)
     exact = np.array([c.text_hash == query.text_hash for c in candidates])
-    worth = exact | (sims >= thresholds.near) | (np.maximum(c_q, c_c) >= min(thresholds.related, thresholds.contained))
-    matches = []
+    worth = exact | (sims >= t.near) | (np.maximum(c_q, c_c) >= min(t.related, t.contained))
     for i in np.flatnonzero(worth).tolist():
-        cand = candidates[i]
-        relation, sim, cont = relate(query, cand, float(sims[i]), float(c_q[i]), float(c_c[i]), thresholds)
+        yield candidates[i], float(sims[i]), float(c_q[i]), float(c_c[i])
+
+
+def undecided(
+    query: Fingerprint, candidates: Sequence[Candidate], searched_anchors: int, thresholds: Thresholds
+) -> list[str]:
+    """Internal ids of the candidates whose relation the estimates cannot settle: give
+    ``verify`` their texts."""
+    return [
+        cand.iid
+        for cand, sim, c_q, c_c in _screened(query, candidates, searched_anchors, thresholds)
+        if _undecided(query, cand, sim, c_q, c_c, thresholds)
+    ]
+
+
+def verify(
+    query: Fingerprint,
+    candidates: Sequence[Candidate],
+    searched_anchors: int,
+    thresholds: Thresholds,
+    texts: Mapping[str, str] | None = None,
+) -> list[Match]:
+    """Verified matches: copies first, then related texts, each by similarity (ties by id).
+    ``texts`` (cleaned text by internal id) settles the ``undecided`` candidates."""
+    matches = []
+    for cand, sim, c_q, c_c in _screened(query, candidates, searched_anchors, thresholds):
+        aligned = None
+        if texts and cand.iid in texts and _undecided(query, cand, sim, c_q, c_c, thresholds):
+            aligned = aligned_shares(query.text, texts[cand.iid])
+        relation, sim, cont = relate(query, cand, sim, c_q, c_c, thresholds, aligned)
         if relation is not None:
             matches.append(Match(cand.id, sim, cont, relation, cand.cluster_id, cand.meta))
     return sort_matches(matches)

@@ -49,7 +49,9 @@ def key_layout(prefix: str) -> dict[str, str]:
 
 # Anchors (content-defined sample of word 3-shingles for containment search and
 # estimates): one in 8, so a passage of 40 words carries about 5 anchors; a candidate
-# must share MIN_SHARED_ANCHORS. 3 words, not 5: an edited word breaks fewer anchors.
+# must share MIN_SHARED_ANCHORS, or a quarter of the query's anchors when that is fewer:
+# a short text (4 anchors or fewer, about 30 words) can keep a single one in a copy.
+# 3 words, not 5: an edited word breaks fewer anchors.
 ANCHOR_SHINGLE_SIZE = 3
 ANCHOR_MOD = 8
 MAX_ANCHORS = 256
@@ -64,6 +66,11 @@ MIN_SHARED_ANCHOR_SHARE = 0.25
 COPY_ANCHOR_SHARE = 0.5
 # an anchor found in more articles than this is boilerplate: not searched, not indexed
 ANCHOR_MAX_POSTINGS = 100
+# a pair whose estimates fall between related and copy is measured on its stored texts
+# (see classify) when neither text has more shingles (about words) than this: aligning
+# two such texts takes up to about 7 ms, and a longer text carries 100+ anchors, which
+# pin the estimate within a few points
+MAX_ALIGNED_WORDS = 1000
 
 # Postings (LSH buckets, anchors) live in 2**shard_bits hashes per kind (a setting, fixed
 # when an index is created): with 13 bits, about 300 fields per shard at 100k articles.

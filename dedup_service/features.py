@@ -27,6 +27,12 @@ _STOPWORDS = frozenset(
     mr mrs ms dr said says will would could should may might can has have had do does did""".split()
 )
 
+# small numbers that style guides spell out and re-takes re-key as digits ("ten" -> "10");
+# "one" is left out: far more often a pronoun ("one of the") than a figure
+_NUMBER_WORDS = {
+    w: str(n) for n, w in enumerate("two three four five six seven eight nine ten eleven twelve".split(), start=2)
+}
+
 U32 = npt.NDArray[np.uint32]
 U16 = npt.NDArray[np.uint16]
 # share of capitalized words in ordinary cased prose (news: about 0.1-0.4); outside it
@@ -52,7 +58,7 @@ class Facts:
 
 
 def facts(lines: list[Line]) -> Facts:
-    """A figure is any token with a digit. A name is a capitalized token that is not a
+    """A figure is any token with a digit, or a small number spelled out. A name is a capitalized token that is not a
     function word and never appears in lower case in the same text (so "The" and
     sentence-initial common words drop out, "Phillips" and "OPEC" stay). Texts whose case
     carries no information (all lower case, as old teletype copy, or all capitals) get no
@@ -64,6 +70,7 @@ def facts(lines: list[Line]) -> Facts:
     # a figure is the number itself: words hyphenated to it ("50-mln-dlr") are not part of it
     figures = ["-".join(p for p in t.split("-") if has_digit(p)) for t in tokens if not t.isalpha() and has_digit(t)]
     words = [t for t in tokens if t.isalpha() or not has_digit(t)]
+    figures += [n for t in words if (n := _NUMBER_WORDS.get(t.casefold()))]
     vocabulary = vocabulary_keys(_hashes({t.casefold() for t in words}))
     capitalized = [t for t in words if t[0].isupper()]
     if not words or not _CASED_SHARE[0] <= len(capitalized) / len(words) <= _CASED_SHARE[1]:

@@ -137,6 +137,10 @@ class ClusterSummary:
     metas: list[dict[str, str]]
 
 
+def _unpack_text(z: bytes) -> str:
+    return zlib.decompress(z).decode("utf-8")
+
+
 def _text(value: bytes) -> str:
     return value.decode("utf-8")
 
@@ -257,8 +261,15 @@ class RedisIndex:
         if reply is None:
             return None
         art = _candidate(reply[:_ROW])
-        text = zlib.decompress(reply[_ROW]).decode("utf-8")
+        text = _unpack_text(reply[_ROW])
         return Stored(art, text, float(reply[_ROW + 1]), Found.from_reply(*reply[_ROW + 2 :]))
+
+    async def texts(self, iids: Sequence[str]) -> dict[str, str]:
+        """Cleaned texts of indexed articles by internal id (articles gone are left out)."""
+        if not iids:
+            return {}
+        reply = await self._call("texts", *iids)
+        return {iid: _unpack_text(z) for iid, z in zip(iids, reply, strict=True) if z}
 
     async def delete(self, article_id: str) -> bool:
         return bool(await self._call("delete", article_id, repr(time.time())))

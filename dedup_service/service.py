@@ -15,7 +15,7 @@ import numpy as np
 from . import constants as c
 from .agency import detect, dominant
 from .chrome import SiteChrome
-from .classify import COPY_RELATIONS, Candidate, Thresholds, overall_relation, verify
+from .classify import COPY_RELATIONS, Candidate, Thresholds, overall_relation, undecided, verify
 from .config import Settings
 from .errors import DedupError, InvalidField, NotFound
 from .extract import extract_html
@@ -152,8 +152,24 @@ class Deduplicator:
             raise prep
         return prep
 
-    def _verify(self, fp: Fingerprint, found: Found, limit: int) -> list[Match]:
-        return verify(fp, found.candidates, found.searched_anchors, self.thresholds)[:limit]
+    async def _verify(self, fp: Fingerprint, found: Found, limit: int) -> list[Match]:
+        return (await self._verify_all([(fp, found)]))[0][:limit]
+
+    async def _verify_all(self, queries: Sequence[tuple[Fingerprint, Found]]) -> list[list[Match]]:
+        """Verified matches of each fingerprint's candidates. Candidates the estimates place
+        in the undecided band (see ``classify``) are measured on their stored texts, fetched
+        in one call for all; only a text with a ``related`` match can have any."""
+        t = self.thresholds
+        results = [verify(fp, found.candidates, found.searched_anchors, t) for fp, found in queries]
+        unsure = [i for i, matches in enumerate(results) if any(m.relation is Relation.RELATED for m in matches)]
+        wanted = {iid for i in unsure for iid in undecided(queries[i][0], queries[i][1].candidates,
+                                                            queries[i][1].searched_anchors, t)}  # fmt: skip
+        if wanted:
+            texts = await self.index.texts(sorted(wanted))
+            for i in unsure:
+                fp, found = queries[i]
+                results[i] = verify(fp, found.candidates, found.searched_anchors, t, texts)
+        return results
 
     async def ingest(self, article: Article, limit: int = c.DEFAULT_MATCH_LIMIT) -> Verdict:
         result = (await self.ingest_batch([article], limit))[0]
@@ -181,13 +197,16 @@ class Deduplicator:
             [Write(article_id, p.fingerprint, p.meta, p.article.site, keys)
              for article_id, p, keys in zip(ids, ready, line_keys, strict=True)]
         )  # fmt: skip
+        for result in results:
+            self.chrome.learn(result.learnt)
+        verified = await self._verify_all([(p.fingerprint, r.found) for p, r in zip(ready, results, strict=True)])
         verdicts: list[Verdict] = []
         finishes: list[tuple[int, Finish]] = []
-        for i, (article_id, prep, keys, result) in enumerate(zip(ids, ready, line_keys, results, strict=True)):
+        for i, (article_id, prep, keys, result, matches) in enumerate(
+            zip(ids, ready, line_keys, results, verified, strict=True)
+        ):
             await _yield_now_and_then(i)
-            self.chrome.learn(result.learnt)
             found = result.found
-            matches = verify(prep.fingerprint, found.candidates, found.searched_anchors, self.thresholds)
             verdicts.append(Verdict(article_id, overall_relation(matches), matches[:limit], result.cluster_id,
                                     result.status))  # fmt: skip
             copies = _copies_of(matches, found)
@@ -209,7 +228,7 @@ class Deduplicator:
 
     async def check(self, article: Article, limit: int = c.DEFAULT_MATCH_LIMIT) -> Verdict:
         prep = await self._prepare(article)
-        matches = self._verify(prep.fingerprint, await self.index.query(prep.fingerprint, article.id), limit)
+        matches = await self._verify(prep.fingerprint, await self.index.query(prep.fingerprint, article.id), limit)
         copies = [m for m in matches if m.relation in COPY_RELATIONS]
         cluster_id = copies[0].cluster_id if copies else None
         return Verdict(article.id or "", overall_relation(matches), matches, cluster_id, "checked")
@@ -219,11 +238,11 @@ class Deduplicator:
         if stored is None:
             raise NotFound(f"no article with id {article_id!r}")
         art = stored.article
-        return StoredView(art.id, art.cluster_id, art.meta, self._stored_matches(stored, limit), stored.text)
+        return StoredView(art.id, art.cluster_id, art.meta, await self._stored_matches(stored, limit), stored.text)
 
-    def _stored_matches(self, stored: Stored, limit: int) -> list[Match]:
+    async def _stored_matches(self, stored: Stored, limit: int) -> list[Match]:
         """Matches of an indexed article, verified from what the index keeps of it."""
-        return self._verify(*self._stored_view(stored), limit)
+        return await self._verify(*self._stored_view(stored), limit)
 
     @staticmethod
     def _stored_view(stored: Stored) -> tuple[Fingerprint, Found]:
@@ -245,7 +264,7 @@ class Deduplicator:
                 if stored is None:
                     continue
                 fp, found = self._stored_view(stored)
-                copies = _copies_of(verify(fp, found.candidates, found.searched_anchors, self.thresholds), found)
+                copies = _copies_of((await self._verify_all([(fp, found)]))[0], found)
                 await self.index.finish(stored.article.iid, [cand.iid for cand in copies])
                 done += 1
             repaired += done

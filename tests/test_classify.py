@@ -1,8 +1,19 @@
 """Pure verification rules: containment estimates, the facts guard, relations."""
 
 import numpy as np
+import pytest
 
-from dedup_service.classify import Candidate, Thresholds, containment, derived_containment, facts_agree, verify
+from dedup_service import constants as c_
+from dedup_service.classify import (
+    Candidate,
+    Thresholds,
+    aligned_shares,
+    containment,
+    derived_containment,
+    facts_agree,
+    undecided,
+    verify,
+)
 from dedup_service.features import Facts, contained_share, facts
 from dedup_service.fingerprint import Fingerprinter
 from dedup_service.normalize import split_lines
@@ -93,3 +104,83 @@ def test_a_figure_is_the_number_without_words_hyphenated_to_it() -> None:
     # a fraction stays whole
     assert figures("Funds traded at 6-1/4 pct.") != figures("Funds traded at 6 pct, then 1/4.")
     assert len(figures("A Boeing-747 and a 737-300 jet.")) == 2
+
+
+def test_spelled_small_numbers_are_figures() -> None:
+    def figures(text: str) -> list[int]:
+        return facts(split_lines(text)).figures.tolist()
+
+    assert figures("It sold ten aircraft.") == figures("It sold 10 aircraft.")
+    assert figures("It sold two aircraft.") != figures("It sold three aircraft.")
+    assert figures("One of its units sold aircraft.") == []  # "one" is mostly a pronoun
+
+
+RELEASE = """Harbour Freight Lines said on Thursday it would buy four container ships from a Korean yard
+for delivery next spring, adding capacity on its busy routes between Rotterdam and Singapore.
+The company said the vessels, each able to carry about 9,000 boxes, would cost 410 mln dlrs in all
+and would be paid for from cash and a new bank loan arranged by two Dutch lenders.
+Chief executive Maria Olsen told reporters the order was the largest in the group's history
+and that freight rates had recovered faster than analysts expected after a weak winter season.
+Shares in the group rose three pct in Amsterdam after the announcement."""
+
+# words a re-take drops here and there, each breaking the shingles and anchors around it
+DROPPED = [
+    "on Thursday ",
+    "busy ",
+    "about ",
+    " in all",
+    "new ",
+    "Dutch ",
+    "weak ",
+    "Korean ",
+    "next ",
+    "Chief executive ",
+]
+
+
+def _retake(text: str, dropped: list[str]) -> str:
+    """A re-edited, cut re-take: the last line gone and single words dropped here and there."""
+    out = text.rsplit("\n", 1)[0]
+    for word in dropped:
+        assert word in out
+        out = out.replace(word, "", 1)
+    return out
+
+
+def _verify(query_text: str, cand_text: str, texts: dict[str, str] | None) -> tuple[list[str], str | None]:
+    q, c = FP(split_lines(query_text)), FP(split_lines(cand_text))
+    qa, ca = set(np.frombuffer(q.anchors, "<u8").tolist()), set(np.frombuffer(c.anchors, "<u8").tolist())
+    cand = Candidate("7", "c", c.signature, c.text_hash, {}, "c1", c.facts, len(qa & ca), len(ca))
+    matches = verify(q, [cand], len(qa), Thresholds(), texts)
+    return undecided(q, [cand], len(qa), Thresholds()), (matches[0].relation.value if matches else None)
+
+
+def test_aligned_shares_count_the_words_each_text_keeps_in_order() -> None:
+    assert aligned_shares("a b c d", "a b c d") == (1.0, 1.0)
+    assert aligned_shares("a b c d", "x a b y c d z w") == (1.0, 0.5)
+    assert aligned_shares("a b c d", "d c b a")[0] == 0.25  # order counts: one word aligns
+    assert aligned_shares("", "a b") == (0.0, 0.0)
+
+
+def test_an_estimate_between_related_and_copy_is_settled_by_the_stored_text() -> None:
+    retake = _retake(RELEASE, DROPPED)
+    # every word of the re-take is in the release, but each dropped word broke the
+    # shingles and anchors around it: the sketches alone cannot call it a copy
+    assert aligned_shares(retake, RELEASE)[0] == 1.0
+    unsure, relation = _verify(retake, RELEASE, None)
+    assert unsure == ["7"] and relation == "related"
+    assert _verify(retake, RELEASE, {"7": RELEASE})[1] == "contained"
+
+
+def test_a_template_in_the_undecided_band_is_not_measured() -> None:
+    other = RELEASE.replace("Harbour Freight Lines", "Nordic Box Carriers").replace("410", "380")
+    retake = _retake(other, DROPPED)
+    unsure, relation = _verify(retake, RELEASE, {"7": RELEASE})
+    assert unsure == [] and relation == "related"  # other company, other price: facts disagree
+
+
+def test_long_texts_are_left_to_their_estimates(monkeypatch: pytest.MonkeyPatch) -> None:
+    retake = _retake(RELEASE, DROPPED)
+    assert _verify(retake, RELEASE, None)[0] == ["7"]
+    monkeypatch.setattr(c_, "MAX_ALIGNED_WORDS", 50)  # as if both texts were long
+    assert _verify(retake, RELEASE, {"7": RELEASE}) == ([], "related")

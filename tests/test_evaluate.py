@@ -67,5 +67,5 @@ def test_eval_on_the_reuters_dev_set_keeps_its_measured_quality(tmp_path: Path) 
     report = json.loads(done.stdout)
     assert report["story"]["precision"] >= 0.97
     assert report["story"]["recall"] >= 0.95
-    assert report["story_recall_by_type"]["contained"]["recall"] >= 0.84
+    assert report["story_recall_by_type"]["contained"]["recall"] >= 0.90
     assert report["story_recall_by_type"]["exact"]["recall"] == 1.0

@@ -6,6 +6,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import redis.asyncio
 
@@ -80,6 +81,39 @@ async def test_unchanged_replaced_and_deleted(index: RedisIndex) -> None:
     assert await index.delete("a") is False
     assert await ids(index, other) == []
     assert await index.get("a") is None
+
+
+async def test_texts_by_internal_id_leave_out_deleted_articles(index: RedisIndex) -> None:
+    a = await index.upsert("a", FP("first " + STORY), {})
+    b = await index.upsert("b", FP("second text, with its own words and ünïcode"), {})
+    await index.delete("a")
+    assert await index.texts([a.iid, b.iid]) == {b.iid: "second text, with its own words and ünïcode"}
+    assert await index.texts([]) == {}
+
+
+async def test_a_short_text_finds_a_copy_that_kept_one_of_its_anchors(index: RedisIndex) -> None:
+    """Two shared anchors make a candidate, or a quarter of the query's when that is fewer."""
+    long_text = " ".join(f"w{i}" for i in range(400))
+    fp_long = FP(long_text)
+    anchors = np.frombuffer(fp_long.anchors, "<u8")
+    words = long_text.split()
+    # a short text (about 30 words, 3 anchors) that shares just one anchor with the long text:
+    # a window of it holding one anchor, then words of its own
+    fp_short = None
+    for start in range(len(words) - 12):
+        for other in range(50):
+            fp = FP(" ".join(words[start : start + 12] + [f"v{other}-{j}" for j in range(18)]))
+            own = np.frombuffer(fp.anchors, "<u8")
+            if len(own) == 3 and np.isin(own, anchors).sum() == 1:
+                fp_short = fp
+                break
+        if fp_short is not None:
+            break
+    assert fp_short is not None
+    await index.upsert("long", fp_long, {})
+    found = await index.query(fp_short)
+    assert found.searched_anchors == 3 and [c.id for c in found.candidates] == ["long"]
+    assert found.candidates[0].shared_anchors == 1
 
 
 async def test_link_merges_clusters_and_delete_splits_them(index: RedisIndex) -> None:

@@ -47,8 +47,9 @@ local function new_cluster(now)
   return cid
 end
 
--- Candidates: articles sharing an LSH bucket, or at least `min_shared` anchors and at
--- least the share `min_share` of the smaller anchor set (anchors held by more than
+-- Candidates: articles sharing an LSH bucket, or at least `min_shared` anchors (fewer
+-- when that is over the share `min_share` of the query's anchors) and at least the
+-- share `min_share` of the smaller anchor set (anchors held by more than
 -- `max_post` articles are boilerplate and skipped). With `iid` the article is added to
 -- its buckets and (non-boilerplate) anchors on the way; ids in the set `skip` are never
 -- returned. Returns {anchors searched, rows, copyable}; a row is internal id, external
@@ -67,7 +68,7 @@ local function candidates(bands, anchors, skip, iid, s)
     if iid then redis.call('HSET', key, field, value and (value .. ',' .. iid) or iid) end
   end
   local n_anchors = #anchors / TOK
-  local need = math.min(s.min_shared, n_anchors)
+  local need = math.min(s.min_shared, math.max(1, math.ceil(s.min_share * n_anchors)))
   local shared, searched = {}, 0
   for i = 0, n_anchors - 1 do
     local key, field = posting(P_ANCHOR, anchors, i)
@@ -270,6 +271,12 @@ elseif CMD == 'get' then
   local d = redis.call('HMGET', P_DOC .. iid, 'x', 'c', 'r', 'm', 't', 'a', 'b', 'z', 'i')
   local found = candidates(d[7], d[6], {[iid] = true}, false, search_args(3))
   return {iid, d[1], d[2], d[3], d[4], d[5], 0, #d[6] / TOK, d[8], d[9], found[1], found[2]}
+
+elseif CMD == 'texts' then
+  -- 2.. internal ids: each article's compressed cleaned text (false when gone)
+  local out = {}
+  for k = 2, #ARGV do out[#out + 1] = redis.call('HGET', P_DOC .. ARGV[k], 'z') end
+  return out
 
 elseif CMD == 'delete' then
   -- 2 external id, 3 now
