@@ -55,7 +55,7 @@ def test_eval_command_on_a_small_labelled_file(tmp_path: Path) -> None:
 
 
 def test_eval_on_the_reuters_dev_set_keeps_its_measured_quality(tmp_path: Path) -> None:
-    """Regression floor a little under the figures in the README (story mode)."""
+    """The targets of the quality issue (story mode); the README has the figures, a little above."""
     from conftest import shared_file
 
     data = shared_file("data/reuters_dev.articles.jsonl")
