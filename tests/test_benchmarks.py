@@ -48,3 +48,16 @@ def test_http_benchmark_reports_both_servers(tmp_path: Path) -> None:
     for key, r in res.items():
         assert r["requests"] > 0 and r["errors"] == 0, key
         assert 0 < r["p50_ms"] <= r["p99_ms"] and r["articles_per_s"] >= r["rps"] > 0 and r["vs_naive"] > 0
+
+
+def test_extraction_benchmark_scores_each_extractor(tmp_path: Path) -> None:
+    res = _run("bench_extract.py", "--pages", "12", out=tmp_path / "e.json")
+    assert res["pages"] == 12
+    assert set(res["extractors"]) == {
+        "service (trafilatura + link and headline rules)",
+        "trafilatura, defaults",
+        "resiliparse main_content",
+    }
+    for r in res["extractors"].values():
+        assert 0 <= r["precision"] <= 1 and 0 <= r["recall"] <= 1 and 0 <= r["clean_pages"] <= 1
+        assert r["ms_per_page"] > 0
