@@ -15,8 +15,8 @@ Relations, strongest first (thresholds in ``Thresholds``):
 
 The estimates are sketches: for a short text (a few dozen words, a handful of anchors)
 their error is several points. A pair they place between ``related`` and a copy, with
-agreeing facts, is therefore settled by measuring it: ``undecided`` names such
-candidates, and ``verify`` given their stored texts aligns the words (``aligned_shares``).
+agreeing facts, is therefore settled by measuring it: ``examine`` names such
+candidates, and given their stored texts aligns the words (``aligned_shares``).
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from . import constants as c_
-from .features import Facts, contained_share, vocabulary_keys
+from .features import Facts, contained_share
 from .fingerprint import Fingerprint
 from .minhash import Signature, jaccard_many
 from .models import Match, Relation
@@ -137,9 +138,11 @@ def facts_agree(small: Facts, large: Facts, threshold: float, nearly_all: float)
         return False
     if len(small.names) == 0 or len(large.vocabulary) == 0:
         return True
-    names = contained_share(vocabulary_keys(small.names), large.vocabulary)
-    lead = contained_share(vocabulary_keys(small.names[:1]), large.vocabulary)
-    return names is not None and names >= threshold and (lead == 1.0 or names >= nearly_all)
+    vocabulary = set(large.vocabulary.tolist())
+    keys = (small.names >> np.uint32(16)).tolist()  # as in ``vocabulary_keys``
+    distinct = set(keys)
+    names = len(distinct & vocabulary) / len(distinct)
+    return names >= threshold and (keys[0] in vocabulary or names >= nearly_all)
 
 
 def aligned_shares(query_text: str, cand_text: str) -> tuple[float, float]:
@@ -171,6 +174,16 @@ def _a_part(query: Fingerprint, cand: Candidate, t: Thresholds) -> bool:
     return min(nq, nc) >= t.min_part * max(nq, nc)
 
 
+class Judgement(NamedTuple):
+    relation: Relation | None
+    similarity: float
+    containment: float  # of the query in the candidate
+    # estimated between related and copy, below near-duplicate similarity, with agreeing
+    # facts: the error of the estimates decides, so measured shares should (for texts of
+    # up to MAX_ALIGNED_WORDS; longer ones have precise estimates)
+    undecided: bool = False
+
+
 def relate(
     query: Fingerprint,
     cand: Candidate,
@@ -179,45 +192,32 @@ def relate(
     c_c: float,
     t: Thresholds,
     aligned: tuple[float, float] | None = None,
-) -> tuple[Relation | None, float, float]:
-    """(relation or None, similarity, containment of the query in the candidate), given the
-    estimated containments of the query in the candidate (c_q) and the reverse (c_c), or,
-    below near-duplicate similarity, the measured ones (``aligned``) when known."""
+) -> Judgement:
+    """The relation of query and candidate, given the estimated containments of the query
+    in the candidate (c_q) and the reverse (c_c), or, below near-duplicate similarity, the
+    measured ones (``aligned``) when known."""
     if cand.text_hash == query.text_hash:
-        return Relation.EXACT, 1.0, 1.0
+        return Judgement(Relation.EXACT, 1.0, 1.0)
     if sim < t.near and max(c_q, c_c) < min(t.related, t.contained):
-        return None, sim, c_q  # far below every relation: no need to compare facts
+        return Judgement(None, sim, c_q)  # far below every relation: no need to compare facts
     nq, nc = query.signature.size, cand.signature.size
     agree = _facts_agree(query, cand, t)
     if agree and sim >= t.near:
         if c_q >= t.contained and nq <= t.size_ratio * nc:
-            return Relation.CONTAINED, sim, c_q
+            return Judgement(Relation.CONTAINED, sim, c_q)
         if c_c >= t.contained and nc <= t.size_ratio * nq:
-            return Relation.CONTAINS, sim, c_q
-        return Relation.NEAR_DUPLICATE, sim, c_q
+            return Judgement(Relation.CONTAINS, sim, c_q)
+        return Judgement(Relation.NEAR_DUPLICATE, sim, c_q)
     if not _a_part(query, cand, t):
-        return None, sim, c_q
+        return Judgement(None, sim, c_q)
     if aligned is not None:
         c_q, c_c = aligned
     if agree and max(c_q, c_c) >= t.contained:
-        return (Relation.CONTAINED if c_q >= c_c else Relation.CONTAINS), sim, c_q
+        return Judgement(Relation.CONTAINED if c_q >= c_c else Relation.CONTAINS, sim, c_q)
     if max(c_q, c_c) >= t.related:
-        return Relation.RELATED, sim, c_q
-    return None, sim, c_q
-
-
-def _undecided(query: Fingerprint, cand: Candidate, sim: float, c_q: float, c_c: float, t: Thresholds) -> bool:
-    """Estimated between related and copy, below near-duplicate similarity, with agreeing
-    facts: where the error of the estimates decides, so ``relate`` wants measured shares
-    (for texts of up to MAX_ALIGNED_WORDS; longer ones have precise estimates)."""
-    return (
-        sim < t.near
-        and max(query.signature.size, cand.signature.size) <= c_.MAX_ALIGNED_WORDS
-        and t.related <= max(c_q, c_c) < t.contained
-        and cand.text_hash != query.text_hash
-        and _a_part(query, cand, t)
-        and _facts_agree(query, cand, t)
-    )
+        undecided = agree and aligned is None and max(nq, nc) <= c_.MAX_ALIGNED_WORDS
+        return Judgement(Relation.RELATED, sim, c_q, undecided)
+    return Judgement(None, sim, c_q)
 
 
 _RANK = {
@@ -249,16 +249,29 @@ def _screened(
         yield candidates[i], float(sims[i]), float(c_q[i]), float(c_c[i])
 
 
-def undecided(
-    query: Fingerprint, candidates: Sequence[Candidate], searched_anchors: int, thresholds: Thresholds
-) -> list[str]:
-    """Internal ids of the candidates whose relation the estimates cannot settle: give
-    ``verify`` their texts."""
-    return [
-        cand.iid
-        for cand, sim, c_q, c_c in _screened(query, candidates, searched_anchors, thresholds)
-        if _undecided(query, cand, sim, c_q, c_c, thresholds)
-    ]
+def examine(
+    query: Fingerprint,
+    candidates: Sequence[Candidate],
+    searched_anchors: int,
+    thresholds: Thresholds,
+    texts: Mapping[str, str] | None = None,
+) -> tuple[list[Match], list[str]]:
+    """Verified matches (see ``verify``), and the internal ids of the candidates whose
+    relation the estimates could not settle and ``texts`` did not hold: give their texts
+    to settle them."""
+    matches, unsure = [], []
+    for cand, sim, c_q, c_c in _screened(query, candidates, searched_anchors, thresholds):
+        judged = relate(query, cand, sim, c_q, c_c, thresholds)
+        if judged.undecided:
+            if texts and cand.iid in texts:
+                aligned = aligned_shares(query.text, texts[cand.iid])
+                judged = relate(query, cand, sim, c_q, c_c, thresholds, aligned)
+            else:
+                unsure.append(cand.iid)
+        if judged.relation is not None:
+            matches.append(Match(cand.id, judged.similarity, judged.containment, judged.relation, cand.cluster_id,
+                                 cand.meta))  # fmt: skip
+    return sort_matches(matches), unsure
 
 
 def verify(
@@ -269,16 +282,8 @@ def verify(
     texts: Mapping[str, str] | None = None,
 ) -> list[Match]:
     """Verified matches: copies first, then related texts, each by similarity (ties by id).
-    ``texts`` (cleaned text by internal id) settles the ``undecided`` candidates."""
-    matches = []
-    for cand, sim, c_q, c_c in _screened(query, candidates, searched_anchors, thresholds):
-        aligned = None
-        if texts and cand.iid in texts and _undecided(query, cand, sim, c_q, c_c, thresholds):
-            aligned = aligned_shares(query.text, texts[cand.iid])
-        relation, sim, cont = relate(query, cand, sim, c_q, c_c, thresholds, aligned)
-        if relation is not None:
-            matches.append(Match(cand.id, sim, cont, relation, cand.cluster_id, cand.meta))
-    return sort_matches(matches)
+    ``texts`` (cleaned text by internal id) settles the undecided candidates."""
+    return examine(query, candidates, searched_anchors, thresholds, texts)[0]
 
 
 def sort_matches(matches: list[Match]) -> list[Match]:

@@ -58,9 +58,10 @@ class Facts:
 
 
 def facts(lines: list[Line]) -> Facts:
-    """A figure is any token with a digit, or a small number spelled out. A name is a capitalized token that is not a
-    function word and never appears in lower case in the same text (so "The" and
-    sentence-initial common words drop out, "Phillips" and "OPEC" stay). Texts whose case
+    """A figure is any token with a digit, or a small number spelled out. A name is a
+    capitalized token that is not a function word and never appears in lower case in the
+    same text (so "The" and sentence-initial common words drop out, "Phillips" and "OPEC"
+    stay). Texts whose case
     carries no information (all lower case, as old teletype copy, or all capitals) get no
     names: an empty set means "unknown", and the check is skipped.
     """
@@ -70,8 +71,9 @@ def facts(lines: list[Line]) -> Facts:
     # a figure is the number itself: words hyphenated to it ("50-mln-dlr") are not part of it
     figures = ["-".join(p for p in t.split("-") if has_digit(p)) for t in tokens if not t.isalpha() and has_digit(t)]
     words = [t for t in tokens if t.isalpha() or not has_digit(t)]
-    figures += [n for t in words if (n := _NUMBER_WORDS.get(t.casefold()))]
-    vocabulary = vocabulary_keys(_hashes({t.casefold() for t in words}))
+    folded = [t.casefold() for t in words]
+    figures += [n for t in folded if (n := _NUMBER_WORDS.get(t))]
+    vocabulary = vocabulary_keys(set(folded))
     capitalized = [t for t in words if t[0].isupper()]
     if not words or not _CASED_SHARE[0] <= len(capitalized) / len(words) <= _CASED_SHARE[1]:
         return Facts(_hashes(figures), _hashes(()), vocabulary)
@@ -80,11 +82,13 @@ def facts(lines: list[Line]) -> Facts:
     return Facts(_hashes(figures), _hashes(names), vocabulary)
 
 
-def vocabulary_keys(hashes: U32) -> U16:
-    """The top 16 bits of token hashes: a vocabulary of a few hundred words then costs 2
-    bytes a word in the index, and a word absent from it is found by chance with
-    probability (distinct keys) / 65536, well under 1%: for a share of names, noise."""
-    return np.unique((hashes >> np.uint32(16)).astype(np.uint16))
+def vocabulary_keys(tokens: Iterable[str]) -> U16:
+    """The top 16 bits of the tokens' hashes, sorted, each once: a vocabulary of a few
+    hundred words then costs 2 bytes a word in the index, and a word absent from it is
+    found by chance with probability (distinct keys) / 65536, well under 1%: for a share
+    of names, noise."""
+    h = xxhash.xxh32_intdigest
+    return np.array(sorted({h(t.encode()) >> 16 for t in tokens}), dtype=np.uint16)
 
 
 def contained_share(small: npt.NDArray[np.unsignedinteger], large: npt.NDArray[np.unsignedinteger]) -> float | None:

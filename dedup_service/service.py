@@ -15,7 +15,8 @@ import numpy as np
 from . import constants as c
 from .agency import detect, dominant
 from .chrome import SiteChrome
-from .classify import COPY_RELATIONS, Candidate, Thresholds, overall_relation, undecided, verify
+from .classify import COPY_RELATIONS, Candidate, Thresholds, examine, overall_relation, verify
+from .coalesce import Coalescer
 from .config import Settings
 from .errors import DedupError, InvalidField, NotFound
 from .extract import extract_html
@@ -81,6 +82,10 @@ class Deduplicator:
         )
         self.fingerprinter = Fingerprinter(settings.num_perm, settings.shingle_size, settings.threshold, settings.seed)
         self.chrome = SiteChrome(index)
+        # single-article ingests arriving together share the batch path (see ``coalesce``)
+        self._ingest_together: Coalescer[Article, Verdict | DedupError] = Coalescer(
+            lambda articles: self.ingest_batch(articles, c.MAX_MATCH_LIMIT), settings.max_batch
+        )
 
     @staticmethod
     async def _lines(article: Article) -> tuple[Article, list[Line], str]:
@@ -159,24 +164,24 @@ class Deduplicator:
     async def _verify_all(self, queries: Sequence[tuple[Fingerprint, Found]]) -> list[list[Match]]:
         """Verified matches of each fingerprint's candidates. Candidates the estimates place
         in the undecided band (see ``classify``) are measured on their stored texts, fetched
-        in one call for all; only a text with a ``related`` match can have any."""
+        in one call for all."""
         t = self.thresholds
-        results = [verify(fp, found.candidates, found.searched_anchors, t) for fp, found in queries]
-        unsure = [i for i, matches in enumerate(results) if any(m.relation is Relation.RELATED for m in matches)]
-        wanted = {iid for i in unsure for iid in undecided(queries[i][0], queries[i][1].candidates,
-                                                            queries[i][1].searched_anchors, t)}  # fmt: skip
+        examined = [examine(fp, found.candidates, found.searched_anchors, t) for fp, found in queries]
+        wanted = sorted({iid for _, unsure in examined for iid in unsure})
+        results = [matches for matches, _ in examined]
         if wanted:
-            texts = await self.index.texts(sorted(wanted))
-            for i in unsure:
-                fp, found = queries[i]
-                results[i] = verify(fp, found.candidates, found.searched_anchors, t, texts)
+            texts = await self.index.texts(wanted)
+            for i, (_, unsure) in enumerate(examined):
+                if unsure:
+                    fp, found = queries[i]
+                    results[i] = verify(fp, found.candidates, found.searched_anchors, t, texts)
         return results
 
     async def ingest(self, article: Article, limit: int = c.DEFAULT_MATCH_LIMIT) -> Verdict:
-        result = (await self.ingest_batch([article], limit))[0]
+        result = await self._ingest_together(article)
         if isinstance(result, DedupError):
             raise result
-        return result
+        return replace(result, matches=result.matches[:limit])
 
     async def ingest_batch(
         self, items: Sequence[Article | DedupError], limit: int = c.DEFAULT_MATCH_LIMIT

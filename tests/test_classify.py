@@ -10,8 +10,8 @@ from dedup_service.classify import (
     aligned_shares,
     containment,
     derived_containment,
+    examine,
     facts_agree,
-    undecided,
     verify,
 )
 from dedup_service.features import Facts, contained_share, facts
@@ -151,8 +151,8 @@ def _verify(query_text: str, cand_text: str, texts: dict[str, str] | None) -> tu
     q, c = FP(split_lines(query_text)), FP(split_lines(cand_text))
     qa, ca = set(np.frombuffer(q.anchors, "<u8").tolist()), set(np.frombuffer(c.anchors, "<u8").tolist())
     cand = Candidate("7", "c", c.signature, c.text_hash, {}, "c1", c.facts, len(qa & ca), len(ca))
-    matches = verify(q, [cand], len(qa), Thresholds(), texts)
-    return undecided(q, [cand], len(qa), Thresholds()), (matches[0].relation.value if matches else None)
+    matches, unsure = examine(q, [cand], len(qa), Thresholds(), texts)
+    return unsure, (matches[0].relation.value if matches else None)
 
 
 def test_aligned_shares_count_the_words_each_text_keeps_in_order() -> None:
@@ -175,12 +175,13 @@ def test_an_estimate_between_related_and_copy_is_settled_by_the_stored_text() ->
 def test_a_template_in_the_undecided_band_is_not_measured() -> None:
     other = RELEASE.replace("Harbour Freight Lines", "Nordic Box Carriers").replace("410", "380")
     retake = _retake(other, DROPPED)
-    unsure, relation = _verify(retake, RELEASE, {"7": RELEASE})
-    assert unsure == [] and relation == "related"  # other company, other price: facts disagree
+    assert _verify(retake, RELEASE, None) == ([], "related")  # other company, other price: facts disagree
+    assert _verify(retake, RELEASE, {"7": RELEASE}) == ([], "related")
 
 
 def test_long_texts_are_left_to_their_estimates(monkeypatch: pytest.MonkeyPatch) -> None:
     retake = _retake(RELEASE, DROPPED)
     assert _verify(retake, RELEASE, None)[0] == ["7"]
     monkeypatch.setattr(c_, "MAX_ALIGNED_WORDS", 50)  # as if both texts were long
+    assert _verify(retake, RELEASE, None) == ([], "related")
     assert _verify(retake, RELEASE, {"7": RELEASE}) == ([], "related")

@@ -174,6 +174,23 @@ async def test_a_new_story_costs_one_script_call_and_a_copy_two(
         assert await script_calls() - before == calls  # query+insert in one; the copy's links in one more
 
 
+async def test_single_article_posts_that_arrive_together_share_script_calls(
+    aiohttp_client,  # type: ignore[no-untyped-def]
+    settings: Settings,
+    script_calls: Callable[[], Awaitable[int]],
+) -> None:
+    client = await aiohttp_client(create_app(settings))
+    story = " ".join(f"word{i}" for i in range(150))
+    before = await script_calls()
+    posts = [client.post("/v1/articles", json={"id": f"p{i}", "text": f"Edition {i}. {story}"}) for i in range(24)]
+    answers = [await resp.json() for resp in await asyncio.gather(*posts)]
+    assert await script_calls() - before < 24  # far fewer than one call per article
+    # each got its own answer, and the copies found each other as if posted one by one
+    assert [a["id"] for a in answers] == [f"p{i}" for i in range(24)]
+    assert sum(a["relation"] == "new" for a in answers) == 1
+    assert len({a["cluster_id"] for a in answers}) == 1
+
+
 async def test_a_large_batch_lets_other_work_run_while_it_computes(settings: Settings) -> None:
     """Fingerprinting and verifying a batch hand the event loop back every few articles,
     so single requests are served meanwhile (no site: preparing makes no Redis call)."""
