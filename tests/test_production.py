@@ -145,12 +145,19 @@ async def script_calls(redis_url: str) -> AsyncIterator[Callable[[], Awaitable[i
     await r.aclose()
 
 
+@pytest.fixture
+async def single(aiohttp_client, settings: Settings) -> TestClient:  # type: ignore[no-untyped-def]
+    """The API on the single-node Redis whose script calls ``script_calls`` counts."""
+    return await aiohttp_client(create_app(settings))  # type: ignore[no-any-return]
+
+
+STORY = " ".join(f"word{i}" for i in range(150))
+
+
 async def test_a_batch_costs_a_few_script_calls_not_one_per_article(
-    aiohttp_client,  # type: ignore[no-untyped-def]
-    settings: Settings,
-    script_calls: Callable[[], Awaitable[int]],
+    single: TestClient, script_calls: Callable[[], Awaitable[int]]
 ) -> None:
-    client = await aiohttp_client(create_app(settings))
+    client = single
     items = [{"id": f"n{i}", "text": f"Story {i}: " + " ".join(f"w{i}x{j}" for j in range(40)), "site": "s.example"}
              for i in range(120)]  # fmt: skip
     before = await script_calls()
@@ -161,13 +168,10 @@ async def test_a_batch_costs_a_few_script_calls_not_one_per_article(
 
 
 async def test_a_new_story_costs_one_script_call_and_a_copy_two(
-    aiohttp_client,  # type: ignore[no-untyped-def]
-    settings: Settings,
-    script_calls: Callable[[], Awaitable[int]],
+    single: TestClient, script_calls: Callable[[], Awaitable[int]]
 ) -> None:
-    client = await aiohttp_client(create_app(settings))
-    story = " ".join(f"word{i}" for i in range(150))
-    for text, calls, relation in [(story, 1, "new"), ("Copy: " + story, 2, "near_duplicate")]:
+    client = single
+    for text, calls, relation in [(STORY, 1, "new"), ("Copy: " + STORY, 2, "near_duplicate")]:
         before = await script_calls()
         resp = await client.post("/v1/articles", json={"text": text})
         assert (await resp.json())["relation"] == relation
@@ -175,14 +179,10 @@ async def test_a_new_story_costs_one_script_call_and_a_copy_two(
 
 
 async def test_single_article_posts_that_arrive_together_share_script_calls(
-    aiohttp_client,  # type: ignore[no-untyped-def]
-    settings: Settings,
-    script_calls: Callable[[], Awaitable[int]],
+    single: TestClient, script_calls: Callable[[], Awaitable[int]]
 ) -> None:
-    client = await aiohttp_client(create_app(settings))
-    story = " ".join(f"word{i}" for i in range(150))
     before = await script_calls()
-    posts = [client.post("/v1/articles", json={"id": f"p{i}", "text": f"Edition {i}. {story}"}) for i in range(24)]
+    posts = [single.post("/v1/articles", json={"id": f"p{i}", "text": f"Edition {i}. {STORY}"}) for i in range(24)]
     answers = [await resp.json() for resp in await asyncio.gather(*posts)]
     assert await script_calls() - before < 24  # far fewer than one call per article
     # each got its own answer, and the copies found each other as if posted one by one
