@@ -38,7 +38,7 @@ def signed(body: bytes, ts: float | None = None, secret: str = SECRET) -> dict[s
 async def test_batch_answers_each_item_in_order(client: TestClient) -> None:
     items = [{"id": "a", "text": AGENCY}, {"id": "b"}, {"id": "c", "text": AGENCY.upper()}, "nope",
              {"id": "a", "text": AGENCY}]  # fmt: skip
-    resp = await client.post("/v1/articles:batch", json=items)
+    resp = await single.post("/v1/articles:batch", json=items)
     assert resp.status == 200
     results = (await resp.json())["results"]
     assert [r["status"] for r in results] == [201, 422, 201, 400, 200]
@@ -157,11 +157,10 @@ STORY = " ".join(f"word{i}" for i in range(150))
 async def test_a_batch_costs_a_few_script_calls_not_one_per_article(
     single: TestClient, script_calls: Callable[[], Awaitable[int]]
 ) -> None:
-    client = single
     items = [{"id": f"n{i}", "text": f"Story {i}: " + " ".join(f"w{i}x{j}" for j in range(40)), "site": "s.example"}
              for i in range(120)]  # fmt: skip
     before = await script_calls()
-    resp = await client.post("/v1/articles:batch", json=items)
+    resp = await single.post("/v1/articles:batch", json=items)
     assert resp.status == 200 and all(x["status"] == 201 for x in (await resp.json())["results"])
     # the site's chrome lines, 3 chunks of writes (50 a call), the verdicts if any copies
     assert await script_calls() - before <= 5
@@ -170,10 +169,9 @@ async def test_a_batch_costs_a_few_script_calls_not_one_per_article(
 async def test_a_new_story_costs_one_script_call_and_a_copy_two(
     single: TestClient, script_calls: Callable[[], Awaitable[int]]
 ) -> None:
-    client = single
     for text, calls, relation in [(STORY, 1, "new"), ("Copy: " + STORY, 2, "near_duplicate")]:
         before = await script_calls()
-        resp = await client.post("/v1/articles", json={"text": text})
+        resp = await single.post("/v1/articles", json={"text": text})
         assert (await resp.json())["relation"] == relation
         assert await script_calls() - before == calls  # query+insert in one; the copy's links in one more
 
