@@ -38,7 +38,7 @@ def signed(body: bytes, ts: float | None = None, secret: str = SECRET) -> dict[s
 async def test_batch_answers_each_item_in_order(client: TestClient) -> None:
     items = [{"id": "a", "text": AGENCY}, {"id": "b"}, {"id": "c", "text": AGENCY.upper()}, "nope",
              {"id": "a", "text": AGENCY}]  # fmt: skip
-    resp = await single.post("/v1/articles:batch", json=items)
+    resp = await client.post("/v1/articles:batch", json=items)
     assert resp.status == 200
     results = (await resp.json())["results"]
     assert [r["status"] for r in results] == [201, 422, 201, 400, 200]
@@ -146,7 +146,7 @@ async def script_calls(redis_url: str) -> AsyncIterator[Callable[[], Awaitable[i
 
 
 @pytest.fixture
-async def single(aiohttp_client, settings: Settings) -> TestClient:  # type: ignore[no-untyped-def]
+async def one_node(aiohttp_client, settings: Settings) -> TestClient:  # type: ignore[no-untyped-def]
     """The API on the single-node Redis whose script calls ``script_calls`` counts."""
     return await aiohttp_client(create_app(settings))  # type: ignore[no-any-return]
 
@@ -155,32 +155,32 @@ STORY = " ".join(f"word{i}" for i in range(150))
 
 
 async def test_a_batch_costs_a_few_script_calls_not_one_per_article(
-    single: TestClient, script_calls: Callable[[], Awaitable[int]]
+    one_node: TestClient, script_calls: Callable[[], Awaitable[int]]
 ) -> None:
     items = [{"id": f"n{i}", "text": f"Story {i}: " + " ".join(f"w{i}x{j}" for j in range(40)), "site": "s.example"}
              for i in range(120)]  # fmt: skip
     before = await script_calls()
-    resp = await single.post("/v1/articles:batch", json=items)
+    resp = await one_node.post("/v1/articles:batch", json=items)
     assert resp.status == 200 and all(x["status"] == 201 for x in (await resp.json())["results"])
     # the site's chrome lines, 3 chunks of writes (50 a call), the verdicts if any copies
     assert await script_calls() - before <= 5
 
 
 async def test_a_new_story_costs_one_script_call_and_a_copy_two(
-    single: TestClient, script_calls: Callable[[], Awaitable[int]]
+    one_node: TestClient, script_calls: Callable[[], Awaitable[int]]
 ) -> None:
     for text, calls, relation in [(STORY, 1, "new"), ("Copy: " + STORY, 2, "near_duplicate")]:
         before = await script_calls()
-        resp = await single.post("/v1/articles", json={"text": text})
+        resp = await one_node.post("/v1/articles", json={"text": text})
         assert (await resp.json())["relation"] == relation
         assert await script_calls() - before == calls  # query+insert in one; the copy's links in one more
 
 
 async def test_single_article_posts_that_arrive_together_share_script_calls(
-    single: TestClient, script_calls: Callable[[], Awaitable[int]]
+    one_node: TestClient, script_calls: Callable[[], Awaitable[int]]
 ) -> None:
     before = await script_calls()
-    posts = [single.post("/v1/articles", json={"id": f"p{i}", "text": f"Edition {i}. {STORY}"}) for i in range(24)]
+    posts = [one_node.post("/v1/articles", json={"id": f"p{i}", "text": f"Edition {i}. {STORY}"}) for i in range(24)]
     answers = [await resp.json() for resp in await asyncio.gather(*posts)]
     assert await script_calls() - before < 24  # far fewer than one call per article
     # each got its own answer, and the copies found each other as if posted one by one
