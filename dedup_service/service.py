@@ -7,7 +7,7 @@ import math
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -22,7 +22,7 @@ from .errors import DedupError, InvalidField, NotFound
 from .extract import extract_html
 from .features import Facts
 from .fingerprint import Fingerprint, Fingerprinter
-from .index import Finish, Found, RedisIndex, Stored, Write
+from .index import Finish, Found, RedisIndex, Stored, UpsertResult, Write
 from .models import Article, Match, Relation, Verdict, iso_timestamp
 from .normalize import Line, split_lines
 
@@ -36,6 +36,18 @@ class Prepared:
     lines: list[Line]  # every line, chrome included (credits are often chrome)
     fingerprint: Fingerprint
     meta: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """A prepared article as the index took it: its id, its line keys (chrome candidates),
+    and what the write returned; ``matches`` once its candidates are verified."""
+
+    article_id: str
+    prep: Prepared
+    line_keys: list[bytes]
+    result: UpsertResult
+    matches: list[Match] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,33 +207,37 @@ class Deduplicator:
         Redis going away fails the batch (503): what was written stays, and re-sending is
         safe for items with an ``id``."""
         articles = [item for item in items if not isinstance(item, DedupError)]
-        prepared = await self._prepare_many(articles)
-        ready = [p for p in prepared if not isinstance(p, DedupError)]
-        ids = [p.article.id or uuid.uuid4().hex for p in ready]
-        line_keys = [_chrome_candidates(p.lines) for p in ready]
-        results = await self.index.upsert_many(
-            [Write(article_id, p.fingerprint, p.meta, p.article.site, keys)
-             for article_id, p, keys in zip(ids, ready, line_keys, strict=True)]
-        )  # fmt: skip
-        for result in results:
-            self.chrome.learn(result.learnt)
-        verified = await self._verify_all([(p.fingerprint, r.found) for p, r in zip(ready, results, strict=True)])
+        prepared: list[Prepared | DedupError] = []
+        written: list[Written] = []
+        # a pipeline over chunks: while Redis runs one chunk's script, this process
+        # prepares the next and verifies the previous; writes stay in order
+        writing: asyncio.Task[list[Written]] | None = None
+        try:
+            for start in range(0, len(articles), c.UPSERT_CHUNK):
+                chunk = await self._prepare_many(articles[start : start + c.UPSERT_CHUNK])
+                prepared += chunk
+                previous = await writing if writing is not None else []
+                ready = [p for p in chunk if not isinstance(p, DedupError)]
+                writing = asyncio.create_task(self._write(ready)) if ready else None
+                written += await self._verified(previous)
+            written += await self._verified(await writing if writing is not None else [])
+        finally:
+            if writing is not None and not writing.done():
+                writing.cancel()
         verdicts: list[Verdict] = []
         finishes: list[tuple[int, Finish]] = []
-        for i, (article_id, prep, keys, result, matches) in enumerate(
-            zip(ids, ready, line_keys, results, verified, strict=True)
-        ):
+        for i, w in enumerate(written):
             await _yield_now_and_then(i)
-            found = result.found
-            verdicts.append(Verdict(article_id, overall_relation(matches), matches[:limit], result.cluster_id,
+            result, matches = w.result, w.matches
+            verdicts.append(Verdict(w.article_id, overall_relation(matches), matches[:limit], result.cluster_id,
                                     result.status))  # fmt: skip
-            copies = _copies_of(matches, found)
+            copies = _copies_of(matches, result.found)
             if result.pending or (copies and result.status != "unchanged"):
-                site = prep.article.site
+                site = w.prep.article.site
                 # a line counts towards chrome once per story of the site, not once per copy
                 # (without a pending mark, the index has counted them already)
                 new_story = result.pending and site is not None and not any(c.meta.get("site") == site for c in copies)
-                finish = Finish(result.iid, [cand.iid for cand in copies], site if new_story else None, keys)
+                finish = Finish(result.iid, [cand.iid for cand in copies], site if new_story else None, w.line_keys)
                 finishes.append((len(verdicts) - 1, finish))
         for (pos, _), done in zip(finishes, await self.index.finish_many([f for _, f in finishes]), strict=True):
             self.chrome.learn(done.learnt)
@@ -231,6 +247,22 @@ class Deduplicator:
         done_verdicts = iter(verdicts)
         per_article = iter(p if isinstance(p, DedupError) else next(done_verdicts) for p in prepared)
         return [item if isinstance(item, DedupError) else next(per_article) for item in items]
+
+    async def _write(self, ready: list[Prepared]) -> list[Written]:
+        """One script call: write the articles in order, each with its unverified candidates."""
+        ids = [p.article.id or uuid.uuid4().hex for p in ready]
+        line_keys = [_chrome_candidates(p.lines) for p in ready]
+        results = await self.index.upsert_many(
+            [Write(article_id, p.fingerprint, p.meta, p.article.site, keys)
+             for article_id, p, keys in zip(ids, ready, line_keys, strict=True)]
+        )  # fmt: skip
+        return [Written(*parts) for parts in zip(ids, ready, line_keys, results, strict=True)]
+
+    async def _verified(self, written: list[Written]) -> list[Written]:
+        for w in written:
+            self.chrome.learn(w.result.learnt)
+        verified = await self._verify_all([(w.prep.fingerprint, w.result.found) for w in written])
+        return [replace(w, matches=matches) for w, matches in zip(written, verified, strict=True)]
 
     async def check(self, article: Article, limit: int = c.DEFAULT_MATCH_LIMIT) -> Verdict:
         prep = await self._prepare(article)
