@@ -211,3 +211,21 @@ async def test_a_large_batch_lets_other_work_run_while_it_computes(settings: Set
         prepared = await dedup._prepare_many(articles)
         assert len(prepared) == 200 and ticks - before >= 200 // 25 - 1
         task.cancel()
+
+
+async def test_a_batch_over_several_chunks_finds_copies_across_them(one_node: TestClient) -> None:
+    """Chunks are written in order while the next is prepared and the last verified: a copy
+    in a later chunk finds its original in an earlier one, and later copies join it."""
+    from dedup_service.constants import UPSERT_CHUNK
+
+    n = UPSERT_CHUNK + 10
+    stories = [f"Story {i}: " + " ".join(f"w{i}x{j}" for j in range(60)) for i in range(n)]
+    items = [{"id": f"o{i}", "text": s} for i, s in enumerate(stories)]
+    items += [{"id": f"c{i}", "text": s + " Reuters."} for i, s in enumerate(stories)]
+    resp = await one_node.post("/v1/articles:batch", json=items)
+    results = (await resp.json())["results"]
+    assert [r["relation"] for r in results[:n]] == ["new"] * n
+    for i, r in enumerate(results[n:]):
+        assert r["relation"] == "near_duplicate" and [m["id"] for m in r["matches"]] == [f"o{i}"]
+        original = await (await one_node.get(f"/v1/articles/o{i}")).json()
+        assert r["cluster_id"] == original["cluster_id"]
