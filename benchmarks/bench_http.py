@@ -4,7 +4,8 @@ Each server runs in its own process against the same private redis-server (flush
 between); a load client (aiohttp, in its own process) posts articles from the corpus with
 1, 8 and 32 concurrent connections for --seconds each and reports requests/s, p50, p95,
 p99 and errors. Then: two service processes on one Redis, the client spreading its 32
-connections over both; and batch ingest (``POST /v1/articles:batch``, --batch articles a
+connections over both; the floor (an aiohttp server that only parses the article and
+answers) at 32 connections; and batch ingest (``POST /v1/articles:batch``, --batch articles a
 request, one connection) in articles/s, with one and with two processes. Loopback only;
 everything stops by itself.
 
@@ -112,6 +113,7 @@ def client_main(argv: list[str]) -> None:
 
 NAIVE = "naive (datasketch update + AsyncMinHashLSH)"
 SERVICE = "dedup-service"
+FLOOR = "aiohttp floor (parse the article, answer)"
 
 
 def _run(
@@ -165,6 +167,7 @@ def main() -> None:
                 for conc in (1, 8, 32)
             ]
             runs += [
+                (f"{FLOOR} @ 32", [sys.executable, str(HERE / "floor_service.py"), "{port}"], 1, "/v1/articles", 32, 0),
                 (f"{SERVICE}, 2 processes @ 32", service_cmd, 2, "/v1/articles", 32, 0),
                 (f"{SERVICE} batch of {args.batch}, 1 process @ 1", service_cmd, 1, "/v1/articles:batch", 1,
                  args.batch),
@@ -179,7 +182,8 @@ def main() -> None:
     naive = max(r["articles_per_s"] for k, r in results.items() if k.startswith(NAIVE))
     rows = []
     for key, r in results.items():
-        same = results.get(key.replace(SERVICE, NAIVE)) if key.startswith(SERVICE + " @") else None
+        name, conns = key.rsplit(" @ ", 1)
+        same = results.get(f"{NAIVE} @ {conns}") if name in (SERVICE, FLOOR) else None
         base = same["articles_per_s"] if same else naive
         r["vs_naive"] = r["articles_per_s"] / base
         rows.append([key, f"{r['rps']:.0f}", f"{r['articles_per_s']:.0f}", f"{r['p50_ms']:.1f}", f"{r['p95_ms']:.1f}",
@@ -190,7 +194,8 @@ def main() -> None:
         rows,
     )
     print("vs naive: against the naive service at the same connections; rows with several processes or batches")
-    print(f"against the naive service's best rate ({naive:.0f} articles/s)")
+    print(f"against the naive service's best rate ({naive:.0f} articles/s). The floor is an aiohttp server that")
+    print("only parses each article and answers: the most any aiohttp service could serve here.")
     write_json(args.json, results)
 
 
