@@ -91,9 +91,13 @@ def derived_containment(jaccard: Num, size_a: Num, size_b: Num) -> Floats:
     return np.where(np.greater(size_a, 0), np.minimum(1.0, inter / np.maximum(size_a, 1)), 0.0)
 
 
-def _word_share(share: Num, var: Num, k: int) -> tuple[Floats, Floats]:
+def _clip(x: Num, low: float, high: float) -> Floats:
+    return np.minimum(np.maximum(x, low), high)  # np.clip's dispatch costs more on small arrays
+
+
+def _word_share(share: Num, var: Floats, k: int) -> tuple[Floats, Floats]:
     """Shingle-level share and variance -> word-level share p = share**(1/k), delta method."""
-    share = np.clip(share, 1e-3, 1.0)
+    share = _clip(share, 1e-3, 1.0)
     p = share ** (1.0 / k)
     slope = p / (k * share)
     return p, var * slope * slope
@@ -112,13 +116,13 @@ def containment(
     shingle over the changed word, so a share p of surviving words leaves about p**k of
     the shingles. Variances are floored so that no estimate is trusted absolutely.
     """
-    j = np.clip(jaccard, 0.02, 0.98)
+    j = _clip(jaccard, 0.02, 0.98)
     derived = derived_containment(jaccard, size_a, size_b)
     slope = np.add(size_a, size_b) / (np.maximum(size_a, 1) * (1 + j) ** 2)
     p_d, var_d = _word_share(derived, np.maximum(slope * slope * j * (1 - j) / num_perm, 1e-4), shingle_size)
     anchors = np.maximum(anchors_a, 1)
     by_anchors = np.minimum(1.0, np.divide(shared, anchors))
-    c = np.clip(by_anchors, 0.05, 0.95)
+    c = _clip(by_anchors, 0.05, 0.95)
     p_a, var_a = _word_share(by_anchors, c * (1 - c) / anchors, c_.ANCHOR_SHINGLE_SIZE)
     w_a, w_d = 1 / np.maximum(var_a, 1e-6), 1 / np.maximum(var_d, 1e-6)
     return np.where(np.greater(anchors_a, 0), (w_a * p_a + w_d * p_d) / (w_a + w_d), p_d)
@@ -240,9 +244,12 @@ def _screened(
     sizes = np.array([c.signature.size for c in candidates], dtype=np.float64)
     shared = np.array([c.shared_anchors for c in candidates], dtype=np.float64)
     anchors = np.array([c.anchors for c in candidates], dtype=np.float64)
-    nq, perms, k = query.signature.size, len(query.signature.values), t.shingle_size
-    c_q = containment(sims, nq, sizes, shared, searched_anchors, perms, k)
-    c_c = containment(sims, sizes, nq, shared, anchors, perms, k)
+    nq, perms, k, n = query.signature.size, len(query.signature.values), t.shingle_size, len(candidates)
+    # both directions in one call: the query in each candidate, then each candidate in the query
+    both = containment(np.concatenate((sims, sims)), np.concatenate((np.full(n, nq), sizes)),
+                       np.concatenate((sizes, np.full(n, nq))), np.concatenate((shared, shared)),
+                       np.concatenate((np.full(n, searched_anchors), anchors)), perms, k)  # fmt: skip
+    c_q, c_c = both[:n], both[n:]
     exact = np.array([c.text_hash == query.text_hash for c in candidates])
     worth = exact | (sims >= t.near) | (np.maximum(c_q, c_c) >= min(t.related, t.contained))
     for i in np.flatnonzero(worth).tolist():
