@@ -115,3 +115,7 @@ UPSERT_CHUNK = 50
 # a batch hands the event loop back every this many articles of CPU work (about 5 ms), so
 # single requests are served while a large batch is being fingerprinted and verified
 BATCH_YIELD_EVERY = 25
+
+# the serving process's garbage-collector thresholds (see cli.tune_gc): a young-generation
+# collection every 100k net container allocations (a few batches) instead of every 700
+GC_THRESHOLDS = (100_000, 50, 100)

@@ -226,3 +226,18 @@ def test_killing_the_service_mid_batch_leaves_a_consistent_index(
 def _swallow(req: urllib.request.Request) -> None:
     with contextlib.suppress(OSError):  # the service is killed under this request
         urllib.request.urlopen(req, timeout=30).read()
+
+
+def test_serving_tunes_the_garbage_collector() -> None:
+    import gc
+
+    from dedup_service.cli import tune_gc
+    from dedup_service.constants import GC_THRESHOLDS
+
+    before = gc.get_threshold()
+    try:
+        tune_gc()
+        assert gc.get_threshold() == GC_THRESHOLDS and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
