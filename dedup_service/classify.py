@@ -149,11 +149,16 @@ def facts_agree(small: Facts, large: Facts, threshold: float, nearly_all: float)
     return names >= threshold and (keys[0] in vocabulary or names >= nearly_all)
 
 
-def aligned_shares(query_text: str, cand_text: str) -> tuple[float, float]:
+def aligned_shares(query_text: str, cand_text: str) -> tuple[float, float] | None:
     """Measured, not estimated: the share of each text's words that an order-keeping
     alignment of the two word sequences (difflib's longest matching blocks) pairs with
-    words of the other. A re-keyed word or a re-edited sentence costs only its own words."""
+    words of the other. A re-keyed word or a re-edited sentence costs only its own words.
+    None when a text has more than MAX_ALIGNED_WORDS words: alignment time grows with the
+    product of the lengths (up to about 100 ms at the bound, for degenerate repetitive
+    texts), and a long text's estimates are precise anyway."""
     a, b = _words(query_text), _words(cand_text)
+    if max(len(a), len(b)) > c_.MAX_ALIGNED_WORDS:
+        return None
     if not a or not b:
         return 0.0, 0.0
     aligned = sum(block.size for block in SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks())
@@ -183,7 +188,7 @@ class Judgement(NamedTuple):
     similarity: float
     containment: float  # of the query in the candidate
     # estimated between related and copy, below near-duplicate similarity, with agreeing
-    # facts: the error of the estimates decides, so measured shares should (for texts of
+    # facts: the error of the estimates decides, so the pair should be measured (texts of
     # up to MAX_ALIGNED_WORDS; longer ones have precise estimates)
     undecided: bool = False
 
@@ -271,8 +276,8 @@ def examine(
         judged = relate(query, cand, sim, c_q, c_c, thresholds)
         if judged.undecided:
             if texts and cand.iid in texts:
-                aligned = aligned_shares(query.text, texts[cand.iid])
-                judged = relate(query, cand, sim, c_q, c_c, thresholds, aligned)
+                if (aligned := aligned_shares(query.text, texts[cand.iid])) is not None:
+                    judged = relate(query, cand, sim, c_q, c_c, thresholds, aligned)
             else:
                 unsure.append(cand.iid)
         if judged.relation is not None:

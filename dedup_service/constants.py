@@ -67,9 +67,10 @@ COPY_ANCHOR_SHARE = 0.5
 # an anchor found in more articles than this is boilerplate: not searched, not indexed
 ANCHOR_MAX_POSTINGS = 100
 # a pair whose estimates fall between related and copy is measured on its stored texts
-# (see classify) when neither text has more shingles (about words) than this: aligning
-# two such texts takes up to about 7 ms, and a longer text carries 100+ anchors, which
-# pin the estimate within a few points
+# (see classify) when neither text has more words (and distinct shingles) than this:
+# aligning two such texts takes about 7 ms (up to about 100 ms for degenerate repetitive
+# text, in a worker thread), and a longer text carries 100+ anchors, which pin the
+# estimate within a few points
 MAX_ALIGNED_WORDS = 1000
 
 # Postings (LSH buckets, anchors) live in 2**shard_bits hashes per kind (a setting, fixed

@@ -183,11 +183,22 @@ class Deduplicator:
         results = [matches for matches, _ in examined]
         if wanted:
             texts = await self.index.texts(wanted)
-            for i, (_, unsure) in enumerate(examined):
-                if unsure:
-                    fp, found = queries[i]
-                    results[i] = verify(fp, found.candidates, found.searched_anchors, t, texts)
+            # aligning takes milliseconds (up to about 100 for degenerate texts): off the loop
+            settled = await asyncio.get_running_loop().run_in_executor(None, self._settle, queries, examined, texts)
+            for i, matches in settled.items():
+                results[i] = matches
         return results
+
+    def _settle(
+        self,
+        queries: Sequence[tuple[Fingerprint, Found]],
+        examined: list[tuple[list[Match], list[str]]],
+        texts: dict[str, str],
+    ) -> dict[int, list[Match]]:
+        """Verified again, with the stored texts, the queries that had undecided candidates."""
+        return {i: verify(queries[i][0], queries[i][1].candidates, queries[i][1].searched_anchors, self.thresholds,
+                          texts)
+                for i, (_, unsure) in enumerate(examined) if unsure}  # fmt: skip
 
     async def ingest(self, article: Article, limit: int = c.DEFAULT_MATCH_LIMIT) -> Verdict:
         result = await self._ingest_together(article)

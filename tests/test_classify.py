@@ -185,3 +185,11 @@ def test_long_texts_are_left_to_their_estimates(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(c_, "MAX_ALIGNED_WORDS", 50)  # as if both texts were long
     assert _verify(retake, RELEASE, None) == ([], "related")
     assert _verify(retake, RELEASE, {"7": RELEASE}) == ([], "related")
+
+
+def test_texts_longer_than_the_alignment_bound_are_not_aligned(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the bound is on words, not on distinct shingles: a repetitive text has few of those
+    assert aligned_shares("vs " * 900, "vs " * 899 + "cts") is not None
+    monkeypatch.setattr(c_, "MAX_ALIGNED_WORDS", 100)
+    assert aligned_shares("vs " * 101, "vs " * 50) is None
+    assert aligned_shares("vs " * 100, "vs " * 50) == (0.5, 1.0)
