@@ -8,6 +8,8 @@ Measures (fingerprints are computed up front, so only index work is timed):
    finds candidates and inserts) sequentially, with 32 concurrent requests on one
    connection pool, and batched (``upsert_many``, 50 articles per EVALSHA); and the
    sequential upsert on a local 3-node Redis Cluster, to show what the cluster costs;
+   for each single-node run, the time Redis itself spent executing commands per article
+   (INFO commandstats), to show which side of the connection a run is waiting for;
 2. Redis memory per indexed article (INFO used_memory delta) for both layouts, at
    --articles real articles and at each --scale;
 3. query latency (``check``, read-only, 300 real articles) at each size: --articles,
@@ -55,6 +57,13 @@ def _index(client: Any, prefix: str) -> RedisIndex:
 def used_memory(url: str) -> int:
     with redis.Redis.from_url(url) as r:
         return int(r.info("memory")["used_memory"])
+
+
+def command_us(url: str) -> int:
+    """Microseconds Redis has spent executing commands so far (INFO commandstats): the
+    server's share of the work, whoever waits for it."""
+    with redis.Redis.from_url(url) as r:
+        return sum(int(v["usec"]) for v in r.info("commandstats").values())
 
 
 def flush(url: str) -> None:
@@ -180,24 +189,27 @@ def main() -> None:
         m.update_batch([" ".join(w[i : i + 5]).encode() for i in range(max(len(w) - 4, 1))])
         mins.append(m)
     runs: dict[str, tuple[list[float], float, int]] = {}
+    server_us: dict[str, float] = {}
     memory: dict[str, float] = {}
     latency: dict[str, list[float]] = {}
     loads: dict[str, float] = {}
     queries = fps[::7]
     with private_redis() as url:
-        base = used_memory(url)
+        base, busy = used_memory(url), command_us(url)
         ds = datasketch_run(url, mins)
         memory[f"datasketch MinHashLSH @ {n_ds}"] = (used_memory(url) - base) / n_ds
         runs["datasketch MinHashLSH (redis) query+insert"] = (ds, sum(ds), n_ds)
+        server_us["datasketch MinHashLSH (redis) query+insert"] = (command_us(url) - busy) / n_ds
         for name, run in [
             ("service upsert, 32 concurrent", lambda: service_run(url, fps, 32, "c32")),
             ("service upsert_many, 500 per batch", lambda: batched_run(url, fps, "batch")),
             ("service upsert, sequential", lambda: service_run(url, fps, 1, "seq")),
         ]:
             flush(url)
-            base = used_memory(url)
+            base, busy = used_memory(url), command_us(url)
             lat, wall = asyncio.run(run())  # type: ignore[arg-type]
             runs[name] = (lat, wall, n)
+            server_us[name] = (command_us(url) - busy) / n
         memory[f"service @ {n}"] = (used_memory(url) - base) / n
         latency[str(n)] = asyncio.run(query_latency(url, queries, "seq"))
         done = n
@@ -222,18 +234,22 @@ def main() -> None:
             "p99_us": percentile(lat, 0.99) * 1e6,
             "articles_per_s": count / wall,
             "vs_datasketch": naive_us / (wall / count * 1e6),
+            "redis_us_per_article": server_us.get(name),
         }
         for name, (lat, wall, count) in runs.items()
     }
     print_table(
         "Index insert+query per article (threshold 0.5, num_perm 128)",
-        ["variant", "articles", "µs/article", "p50 µs", "p99 µs", "articles/s", "vs datasketch"],
+        ["variant", "articles", "µs/article", "p50 µs", "p99 µs", "articles/s", "vs datasketch",
+         "Redis µs/article"],
         [
             [k, v["articles"], f"{v['us_per_article']:.0f}", f"{v['p50_us']:.0f}", f"{v['p99_us']:.0f}",
-             f"{v['articles_per_s']:.0f}", f"{v['vs_datasketch']:.1f}x"]
+             f"{v['articles_per_s']:.0f}", f"{v['vs_datasketch']:.1f}x",
+             "" if v["redis_us_per_article"] is None else f"{v['redis_us_per_article']:.0f}"]
             for k, v in results.items()
         ],
     )  # fmt: skip
+    print("Redis µs/article: time the server spent executing commands (INFO commandstats), whoever waited for it")
     ds_mem = memory[f"datasketch MinHashLSH @ {n_ds}"]
     print_table(
         "Redis memory per indexed article (used_memory delta)",
