@@ -64,7 +64,7 @@ MIN_SHARED_ANCHOR_SHARE = 0.25
 # candidates all share less than half of the smaller anchor set (and no LSH bucket)
 # has no copy among them, so its verdict needs no second call to record links
 COPY_ANCHOR_SHARE = 0.5
-# an anchor held by this many articles is boilerplate: no longer searched nor indexed
+# an anchor found in more articles than this is boilerplate: not searched, not indexed
 ANCHOR_MAX_POSTINGS = 100
 # a pair whose estimates fall between related and copy is measured on its stored texts
 # (see classify) when neither text has more words (and distinct shingles) than this:

@@ -49,8 +49,8 @@ end
 
 -- Candidates: articles sharing an LSH bucket, or at least `min_shared` anchors (fewer
 -- when that is over the share `min_share` of the query's anchors) and at least the
--- share `min_share` of the smaller anchor set (an anchor held by `max_post` articles
--- is boilerplate: skipped, and its posting no longer grows). With `iid` the article is added to
+-- share `min_share` of the smaller anchor set (anchors held by more than
+-- `max_post` articles are boilerplate and skipped). With `iid` the article is added to
 -- its buckets and (non-boilerplate) anchors on the way; ids in the set `skip` are never
 -- returned. Returns {anchors searched, rows, copyable}; a row is internal id, external
 -- id, cluster id, record, metadata, text hash, anchors shared with the query and the
@@ -74,7 +74,7 @@ local function candidates(bands, anchors, skip, iid, s)
     local key, field = posting(P_ANCHOR, anchors, i)
     local value = redis.call('HGET', key, field)
     local members = ids_of(value)
-    if #members < s.max_post then
+    if #members <= s.max_post then
       searched = searched + 1
       for _, m in ipairs(members) do
         local k = (shared[m] or 0) + 1
