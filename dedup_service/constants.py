@@ -64,7 +64,8 @@ MIN_SHARED_ANCHOR_SHARE = 0.25
 # candidates all share less than half of the smaller anchor set (and no LSH bucket)
 # has no copy among them, so its verdict needs no second call to record links
 COPY_ANCHOR_SHARE = 0.5
-# an anchor found in more articles than this is boilerplate: not searched, not indexed
+# an anchor's posting keeps at most this many articles (its first): a common phrase stops
+# growing, while a story syndicated hundreds of times is still found through its first copies
 ANCHOR_MAX_POSTINGS = 100
 # a pair whose estimates fall between related and copy is measured on its stored texts
 # (see classify) when neither text has more words (and distinct shingles) than this:

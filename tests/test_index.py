@@ -186,3 +186,18 @@ async def test_expire_walks_internal_ids_past_deleted_ones_and_stops_at_the_cuto
     assert await index.get("d") is not None
     assert await index.expire(now + 60, at_most=2) is False  # d went; nothing is left
     assert await index.count() == 0
+
+
+async def test_a_full_anchor_posting_stops_growing_and_still_leads_to_its_first_holders(
+    redis_url: str, key_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dedup_service import constants
+
+    monkeypatch.setattr(constants, "ANCHOR_MAX_POSTINGS", 3)
+    passage = " ".join(f"common{i}" for i in range(60))
+    async with redis.asyncio.Redis.from_url(redis_url) as client:
+        index = RedisIndex(client, key_prefix, max_candidates=100)
+        for n in range(4):
+            await index.upsert(f"a{n}", FP(passage + " " + " ".join(f"own{n}x{j}" for j in range(300))), {})
+        found = await index.query(FP(passage))
+    assert sorted(c.id for c in found.candidates) == ["a0", "a1", "a2"]  # a3 came after the posting was full

@@ -49,13 +49,14 @@ end
 
 -- Candidates: articles sharing an LSH bucket, or at least `min_shared` anchors (fewer
 -- when that is over the share `min_share` of the query's anchors) and at least the
--- share `min_share` of the smaller anchor set (anchors held by more than
--- `max_post` articles are boilerplate and skipped). With `iid` the article is added to
--- its buckets and (non-boilerplate) anchors on the way; ids in the set `skip` are never
--- returned. Returns {anchors searched, rows, copyable}; a row is internal id, external
--- id, cluster id, record, metadata, text hash, anchors shared with the query and the
--- candidate's own anchor count; copyable is 1 when some candidate could be a copy (it
--- shares a bucket, or the share `copy_share` of the smaller anchor set), else 0.
+-- share `min_share` of the smaller anchor set (an anchor's posting keeps its first
+-- `max_post` articles and is still searched when full). With `iid` the article is added
+-- to its buckets and to its anchors' postings that are not full, on the way; ids in the
+-- set `skip` are never returned. Returns {anchors searched, rows, copyable}; a row is
+-- internal id, external id, cluster id, record, metadata, text hash, anchors shared with
+-- the query and the candidate's own anchor count; copyable is 1 when some candidate
+-- could be a copy (it shares a bucket, or the share `copy_share` of the smaller anchor
+-- set), else 0.
 local function candidates(bands, anchors, skip, iid, s)
   local found, order, by_band = {}, {}, {}
   for m in pairs(skip) do found[m] = true end
