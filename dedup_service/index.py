@@ -253,7 +253,7 @@ class RedisIndex:
     async def query(self, fp: Fingerprint, exclude_id: str | None = None) -> Found:
         """Candidates of a fingerprint (read-only), leaving out the given article id."""
         bands, anchors = tokens(fp.bands, self.shard_bits), tokens(fp.anchors, self.shard_bits)
-        searched, rows, _ = (await self._call("check", *self._search, exclude_id or "", bands, anchors))[0]
+        searched, rows, _ = await self._call("check", *self._search, exclude_id or "", bands, anchors)
         return Found.from_reply(searched, rows)
 
     async def get(self, article_id: str) -> Stored | None:

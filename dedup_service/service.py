@@ -179,26 +179,20 @@ class Deduplicator:
         in one call for all."""
         t = self.thresholds
         examined = [examine(fp, found.candidates, found.searched_anchors, t) for fp, found in queries]
-        wanted = sorted({iid for _, unsure in examined for iid in unsure})
         results = [matches for matches, _ in examined]
-        if wanted:
-            texts = await self.index.texts(wanted)
+        unsure = [i for i, (_, iids) in enumerate(examined) if iids]
+        if unsure:
+            texts = await self.index.texts(sorted({iid for i in unsure for iid in examined[i][1]}))
+
+            def settle() -> list[list[Match]]:
+                return [verify(queries[i][0], queries[i][1].candidates, queries[i][1].searched_anchors, t, texts)
+                        for i in unsure]  # fmt: skip
+
             # aligning takes milliseconds (up to about 100 for degenerate texts): off the loop
-            settled = await asyncio.get_running_loop().run_in_executor(None, self._settle, queries, examined, texts)
-            for i, matches in settled.items():
+            settled = await asyncio.get_running_loop().run_in_executor(None, settle)
+            for i, matches in zip(unsure, settled, strict=True):
                 results[i] = matches
         return results
-
-    def _settle(
-        self,
-        queries: Sequence[tuple[Fingerprint, Found]],
-        examined: list[tuple[list[Match], list[str]]],
-        texts: dict[str, str],
-    ) -> dict[int, list[Match]]:
-        """Verified again, with the stored texts, the queries that had undecided candidates."""
-        return {i: verify(queries[i][0], queries[i][1].candidates, queries[i][1].searched_anchors, self.thresholds,
-                          texts)
-                for i, (_, unsure) in enumerate(examined) if unsure}  # fmt: skip
 
     async def ingest(self, article: Article, limit: int = c.DEFAULT_MATCH_LIMIT) -> Verdict:
         result = await self._ingest_together(article)

@@ -255,15 +255,11 @@ if CMD == 'upsert' then
   return out
 
 elseif CMD == 'check' then
-  -- 2-6 search settings (see search_args), then per article: external id to leave out
-  -- (or ''), band tokens, anchor tokens. Read-only.
-  local search, out = search_args(2), {}
-  for k = 7, #ARGV, 3 do
-    local exclude, skip = redis.call('HGET', IDS, ARGV[k]), {}
-    if exclude then skip[exclude] = true end
-    out[#out + 1] = candidates(ARGV[k + 1], ARGV[k + 2], skip, false, search)
-  end
-  return out
+  -- 2-6 search settings (see search_args), 7 external id to leave out (or ''), 8 band
+  -- tokens, 9 anchor tokens. Read-only.
+  local exclude, skip = redis.call('HGET', IDS, ARGV[7]), {}
+  if exclude then skip[exclude] = true end
+  return candidates(ARGV[8], ARGV[9], skip, false, search_args(2))
 
 elseif CMD == 'get' then
   -- 2 external id, 3-7 search settings (see search_args)
