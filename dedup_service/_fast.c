@@ -51,7 +51,10 @@ static inline Py_UCS4 decode(const unsigned char *s, Py_ssize_t *i) {
     return r;
 }
 
-static inline int is_word(Py_UCS4 ch) { return ch == '_' || Py_UNICODE_ISALNUM(ch); }
+static inline int is_word(Py_UCS4 ch) {
+    if (ch < 0x80) return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_';
+    return Py_UNICODE_ISALNUM(ch);
+}
 
 /* Is there a word character at byte i? (without moving) */
 static inline int word_at(const unsigned char *s, Py_ssize_t n, Py_ssize_t i) {
@@ -201,8 +204,290 @@ done:
     return result;
 }
 
+/* ---- facts(text, number_words, stopwords, cased_low, cased_high) ----------------------
+ * The same results as features.facts_python (tests compare them): tokens are what
+ * \w+(?:['.,/-]\w+)* finds, each distinct token once in order of first appearance; a
+ * token with a decimal digit is a figure (its '-'-separated parts that hold a digit,
+ * rejoined by '-'); any other token is a word; a word whose casefold is a key of
+ * number_words (bytes -> bytes) adds that figure; the vocabulary is the sorted distinct
+ * top 16 bits of the words' casefolds' xxh32; names are the casefolds of words with an
+ * upper-case first letter whose lower() is neither a lower-case word of the text nor in
+ * stopwords (a frozenset of bytes), when the share of such capitalized words lies in
+ * [cased_low, cased_high]. Hashes are xxh32 (seed 0) of UTF-8. Case mappings of ASCII
+ * words are done here; other words go through Python's own str methods.
+ * returns (figures: uint32 LE bytes, names: uint32 LE bytes, vocabulary: uint16 LE bytes)
+ */
+
+typedef struct {
+    Py_ssize_t start, len;  /* the token in the UTF-8 text */
+    uint64_t hash;          /* xxh3-64 of its bytes, for the distinct-token table */
+    int digit, ascii, lower_word;
+} Token;
+
+typedef struct {
+    uint32_t *v;
+    Py_ssize_t n;
+    uint64_t *table;  /* open addressing on value + 1 (0: empty), 2^bits slots */
+    int bits;
+} U32List;  /* distinct values in order of first appearance */
+
+static void u32_add(U32List *l, uint32_t x) {
+    size_t mask = ((size_t)1 << l->bits) - 1, slot = (size_t)(x * 0x9E3779B1u) & mask;
+    uint64_t key = (uint64_t)x + 1;
+    while (l->table[slot] != 0) {
+        if (l->table[slot] == key) return;
+        slot = (slot + 1) & mask;
+    }
+    l->table[slot] = key;
+    l->v[l->n++] = x;
+}
+
+static int u32_init(U32List *l, Py_ssize_t cap) {
+    int bits = 1;
+    while (((Py_ssize_t)1 << bits) < 2 * cap + 2) bits++;
+    l->v = PyMem_Malloc(sizeof(uint32_t) * (size_t)(cap + 1));
+    l->table = PyMem_Calloc((size_t)1 << bits, sizeof(uint64_t));
+    l->n = 0;
+    l->bits = bits;
+    if (l->v == NULL || l->table == NULL) { PyErr_NoMemory(); return -1; }
+    return 0;
+}
+
+static void u32_free(U32List *l) {
+    PyMem_Free(l->v);
+    PyMem_Free(l->table);
+}
+
+static int cmp_u16(const void *x, const void *y) {
+    uint16_t a = *(const uint16_t *)x, b = *(const uint16_t *)y;
+    return (a > b) - (a < b);
+}
+
+static inline int token_sep(unsigned char c) { return c == '\'' || c == '.' || c == ',' || c == '/' || c == '-'; }
+
+/* A Python str method applied to the token, as UTF-8 (a new reference to keep alive). */
+static PyObject *str_method(const unsigned char *s, const Token *t, const char *name, const char **out,
+                            Py_ssize_t *out_len) {
+    PyObject *str = PyUnicode_DecodeUTF8((const char *)s + t->start, t->len, "strict");
+    if (str == NULL) return NULL;
+    PyObject *res = PyObject_CallMethod(str, name, NULL);
+    Py_DECREF(str);
+    if (res == NULL) return NULL;
+    *out = PyUnicode_AsUTF8AndSize(res, out_len);
+    if (*out == NULL) { Py_DECREF(res); return NULL; }
+    return res;
+}
+
+/* Index of the distinct token with these bytes, or -1. */
+static Py_ssize_t token_find(const unsigned char *s, const Token *tokens, const Py_ssize_t *table, int bits,
+                             const char *bytes, Py_ssize_t len, uint64_t hash) {
+    size_t mask = ((size_t)1 << bits) - 1, slot = (size_t)(hash >> (64 - bits)) & mask;
+    while (table[slot] >= 0) {
+        const Token *t = &tokens[table[slot]];
+        if (t->hash == hash && t->len == len && memcmp(s + t->start, bytes, (size_t)len) == 0) return table[slot];
+        slot = (slot + 1) & mask;
+    }
+    return -1;
+}
+
+/* The lower-cased (or case-folded: the same for ASCII) form of a word in buf, or via Python. */
+static PyObject *mapped(const unsigned char *s, const Token *t, const char *method, char *buf, const char **out,
+                        Py_ssize_t *out_len, int *failed) {
+    *failed = 0;
+    if (t->ascii) {
+        for (Py_ssize_t i = 0; i < t->len; i++) {
+            unsigned char c = s[t->start + i];
+            buf[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+        }
+        *out = buf;
+        *out_len = t->len;
+        return NULL;
+    }
+    PyObject *keep = str_method(s, t, method, out, out_len);
+    if (keep == NULL) *failed = 1;
+    return keep;
+}
+
+/* Is bytes[0..len) in the frozenset `set` (of bytes)? -1 on error. */
+static int contains_bytes(PyObject *set, const char *bytes, Py_ssize_t len) {
+    PyObject *key = PyBytes_FromStringAndSize(bytes, len);
+    if (key == NULL) return -1;
+    int found = PySet_Contains(set, key);
+    Py_DECREF(key);
+    return found;
+}
+
+static PyObject *facts(PyObject *self, PyObject *args) {
+    PyObject *text, *number_words, *stopwords;
+    double cased_low, cased_high;
+    if (!PyArg_ParseTuple(args, "UO!O!dd", &text, &PyDict_Type, &number_words, &PyFrozenSet_Type, &stopwords,
+                          &cased_low, &cased_high))
+        return NULL;
+    Py_ssize_t n;
+    const unsigned char *s = (const unsigned char *)PyUnicode_AsUTF8AndSize(text, &n);
+    if (s == NULL) return NULL;
+    PyObject *result = NULL;
+    Token *tokens = PyMem_Malloc(sizeof(Token) * (size_t)(n / 2 + 1));
+    Py_ssize_t *table = NULL;
+    char *buf = PyMem_Malloc((size_t)n + 1);
+    uint16_t *vocab = NULL;
+    U32List figures = {0}, names = {0};
+    /* the spelled numbers, as (word, figure) pairs: a handful, compared directly */
+    enum { MAX_NUMBER_WORDS = 64 };
+    PyObject *number_key[MAX_NUMBER_WORDS], *number_value[MAX_NUMBER_WORDS];
+    Py_ssize_t n_numbers = 0;
+    {
+        PyObject *key, *value;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(number_words, &pos, &key, &value)) {
+            if (!PyBytes_Check(key) || !PyBytes_Check(value) || n_numbers == MAX_NUMBER_WORDS) {
+                PyErr_SetString(PyExc_ValueError, "number_words maps at most 64 bytes keys to bytes");
+                goto done;
+            }
+            number_key[n_numbers] = key;
+            number_value[n_numbers++] = value;
+        }
+    }
+    if (tokens == NULL || buf == NULL) { PyErr_NoMemory(); goto done; }
+
+    /* tokens, each distinct one once */
+    Py_ssize_t n_tok = 0, i = 0;
+    int bits = 1;
+    while (((Py_ssize_t)1 << bits) < n + 2) bits++;  /* n/2+1 tokens at most: load under 1/2 */
+    table = PyMem_Malloc(sizeof(Py_ssize_t) * ((size_t)1 << bits));
+    if (table == NULL) { PyErr_NoMemory(); goto done; }
+    memset(table, 0xFF, sizeof(Py_ssize_t) * ((size_t)1 << bits));
+    while (i < n) {
+        Py_ssize_t start = i;
+        if (!is_word(decode(s, &i))) continue;
+        Py_ssize_t end = i;
+        while (end < n) {
+            Py_ssize_t j = end;
+            if (is_word(decode(s, &j))) { end = j; continue; }
+            if (token_sep(s[end]) && word_at(s, n, end + 1)) { end += 1; continue; }
+            break;
+        }
+        i = end;
+        uint64_t h = XXH3_64bits(s + start, (size_t)(end - start));
+        if (token_find(s, tokens, table, bits, (const char *)s + start, end - start, h) >= 0) continue;
+        Token *t = &tokens[n_tok];
+        t->start = start;
+        t->len = end - start;
+        t->hash = h;
+        t->digit = 0;
+        t->ascii = 1;
+        int upper_or_title = 0, cased_lower = 0;
+        for (Py_ssize_t j = start; j < end;) {
+            Py_UCS4 ch = decode(s, &j);
+            if (ch < 0x80) {
+                if (ch >= '0' && ch <= '9') t->digit = 1;
+                else if (ch >= 'A' && ch <= 'Z') upper_or_title = 1;
+                else if (ch >= 'a' && ch <= 'z') cased_lower = 1;
+                continue;
+            }
+            t->ascii = 0;
+            if (Py_UNICODE_ISDECIMAL(ch)) t->digit = 1;
+            if (Py_UNICODE_ISUPPER(ch) || Py_UNICODE_ISTITLE(ch)) upper_or_title = 1;
+            else if (Py_UNICODE_ISLOWER(ch)) cased_lower = 1;
+        }
+        t->lower_word = !t->digit && !upper_or_title && cased_lower;  /* str.islower() */
+        size_t mask = ((size_t)1 << bits) - 1, slot = (size_t)(h >> (64 - bits)) & mask;
+        while (table[slot] >= 0) slot = (slot + 1) & mask;
+        table[slot] = n_tok++;
+    }
+    if (u32_init(&figures, n_tok) < 0 || u32_init(&names, n_tok) < 0) goto done;
+    vocab = PyMem_Malloc(sizeof(uint16_t) * (size_t)(n_tok + 1));
+    if (vocab == NULL) { PyErr_NoMemory(); goto done; }
+
+    /* figures of tokens with a digit, then the words' vocabulary and spelled numbers */
+    Py_ssize_t n_words = 0, n_cap = 0, n_vocab = 0;
+    for (Py_ssize_t k = 0; k < n_tok; k++) {
+        const Token *t = &tokens[k];
+        if (!t->digit) continue;
+        Py_ssize_t len = 0, part = t->start;
+        const unsigned char *end = s + t->start + t->len;
+        while (s + part <= end) {
+            const unsigned char *dash = memchr(s + part, '-', (size_t)(end - (s + part)));
+            Py_ssize_t stop = dash ? dash - s : end - s;
+            int has = 0;
+            for (Py_ssize_t j = part; j < stop;) if (Py_UNICODE_ISDECIMAL(decode(s, &j))) { has = 1; break; }
+            if (has) {
+                if (len) buf[len++] = '-';
+                memcpy(buf + len, s + part, (size_t)(stop - part));
+                len += stop - part;
+            }
+            part = stop + 1;
+        }
+        u32_add(&figures, XXH32(buf, (size_t)len, 0));
+    }
+    for (Py_ssize_t k = 0; k < n_tok; k++) {
+        const Token *t = &tokens[k];
+        if (t->digit) continue;
+        n_words++;
+        const char *fold;
+        Py_ssize_t fold_len;
+        int failed;
+        PyObject *keep = mapped(s, t, "casefold", buf, &fold, &fold_len, &failed);
+        if (failed) goto done;
+        vocab[n_vocab++] = (uint16_t)(XXH32(fold, (size_t)fold_len, 0) >> 16);
+        for (Py_ssize_t m = 0; m < n_numbers; m++) {
+            const char *word = PyBytes_AS_STRING(number_key[m]);
+            if (PyBytes_GET_SIZE(number_key[m]) != fold_len || memcmp(word, fold, (size_t)fold_len) != 0) continue;
+            PyObject *figure = number_value[m];
+            u32_add(&figures, XXH32(PyBytes_AS_STRING(figure), (size_t)PyBytes_GET_SIZE(figure), 0));
+            break;
+        }
+        Py_XDECREF(keep);
+        Py_ssize_t j = t->start;
+        if (Py_UNICODE_ISUPPER(decode(s, &j))) n_cap++;
+    }
+    qsort(vocab, (size_t)n_vocab, sizeof(uint16_t), cmp_u16);
+    Py_ssize_t distinct = 0;
+    for (Py_ssize_t k = 0; k < n_vocab; k++)
+        if (distinct == 0 || vocab[k] != vocab[distinct - 1]) vocab[distinct++] = vocab[k];
+    n_vocab = distinct;
+
+    /* names, when case carries information */
+    double share = n_words ? (double)n_cap / (double)n_words : -1.0;
+    if (n_words && share >= cased_low && share <= cased_high) {
+        for (Py_ssize_t k = 0; k < n_tok; k++) {
+            const Token *t = &tokens[k];
+            Py_ssize_t j = t->start;
+            if (t->digit || !Py_UNICODE_ISUPPER(decode(s, &j))) continue;
+            const char *low;
+            Py_ssize_t low_len;
+            int failed;
+            PyObject *keep = mapped(s, t, "lower", buf, &low, &low_len, &failed);
+            if (failed) goto done;
+            Py_ssize_t same = token_find(s, tokens, table, bits, low, low_len, XXH3_64bits(low, (size_t)low_len));
+            int stop = contains_bytes(stopwords, low, low_len);
+            Py_XDECREF(keep);
+            if (stop < 0) goto done;
+            if ((same >= 0 && tokens[same].lower_word) || stop) continue;
+            const char *fold;
+            Py_ssize_t fold_len;
+            keep = mapped(s, t, "casefold", buf, &fold, &fold_len, &failed);
+            if (failed) goto done;
+            u32_add(&names, XXH32(fold, (size_t)fold_len, 0));
+            Py_XDECREF(keep);
+        }
+    }
+    result = Py_BuildValue("(y#y#y#)", (const char *)figures.v, figures.n * 4, (const char *)names.v, names.n * 4,
+                           (const char *)vocab, n_vocab * 2);
+
+done:
+    PyMem_Free(tokens);
+    PyMem_Free(table);
+    PyMem_Free(buf);
+    PyMem_Free(vocab);
+    u32_free(&figures);
+    u32_free(&names);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"core", core, METH_VARARGS, "Words, text hash, signature, shingle count and anchors of a normalized text."},
+    {"facts", facts, METH_VARARGS, "Figures, names and vocabulary of a text (see features.facts_python)."},
     {NULL, NULL, 0, NULL},
 };
 

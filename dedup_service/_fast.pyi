@@ -1,3 +1,6 @@
 def core(
     text: str, seed: int, k: int, anchor_k: int, anchor_mod: int, max_anchors: int, a: bytes, b: bytes
 ) -> tuple[int, bytes, bytes, int, bytes] | None: ...
+def facts(
+    text: str, number_words: dict[bytes, bytes], stopwords: frozenset[bytes], cased_low: float, cased_high: float
+) -> tuple[bytes, bytes, bytes]: ...

@@ -17,6 +17,11 @@ import xxhash
 
 from .normalize import Line
 
+try:  # the native version of ``facts_python`` (_fast.c); built with the package when a C compiler is there
+    from ._fast import facts as _native_facts
+except ImportError:
+    _native_facts = None  # type: ignore[assignment]
+
 _TOKEN = re.compile(r"\w+(?:['.,/-]\w+)*")
 _DIGIT = re.compile(r"\d")
 # function words that are capitalized at the start of a sentence, never names
@@ -26,12 +31,14 @@ _STOPWORDS = frozenset(
     this that these those there here which who whom what when where why how not no yes also
     mr mrs ms dr said says will would could should may might can has have had do does did""".split()
 )
+_STOP_BYTES = frozenset(w.encode() for w in _STOPWORDS)
 
 # small numbers that style guides spell out and re-takes re-key as digits ("ten" -> "10");
 # "one" is left out: far more often a pronoun ("one of the") than a figure
 _NUMBER_WORDS = {
     w: str(n) for n, w in enumerate("two three four five six seven eight nine ten eleven twelve".split(), start=2)
 }
+_NUMBER_BYTES = {w.encode(): n.encode() for w, n in _NUMBER_WORDS.items()}  # as the native core takes them
 
 U32 = npt.NDArray[np.uint32]
 U16 = npt.NDArray[np.uint16]
@@ -58,14 +65,24 @@ class Facts:
 
 
 def facts(lines: list[Line]) -> Facts:
+    """Figures, names and vocabulary of the lines as written (see ``facts_python``): native
+    when built, the two agree value for value (tests/test_features.py)."""
+    text = "\n".join(line.text for line in lines)
+    if _native_facts is None:
+        return facts_python(text)
+    figures, names, vocabulary = _native_facts(text, _NUMBER_BYTES, _STOP_BYTES, *_CASED_SHARE)
+    return Facts(np.frombuffer(figures, np.uint32), np.frombuffer(names, np.uint32),
+                 np.frombuffer(vocabulary, np.uint16))  # fmt: skip
+
+
+def facts_python(text: str) -> Facts:
     """A figure is any token with a digit, or a small number spelled out. A name is a
     capitalized token that is not a function word and never appears in lower case in the
     same text (so "The" and sentence-initial common words drop out, "Phillips" and "OPEC"
-    stay). Texts whose case
-    carries no information (all lower case, as old teletype copy, or all capitals) get no
-    names: an empty set means "unknown", and the check is skipped.
+    stay). Texts whose case carries no information (all lower case, as old teletype copy,
+    or all capitals) get no names: an empty set means "unknown", and the check is skipped.
     """
-    tokens = list(dict.fromkeys(_TOKEN.findall("\n".join(line.text for line in lines))))
+    tokens = list(dict.fromkeys(_TOKEN.findall(text)))
     has_digit = _DIGIT.search
     # most tokens are plain words: isalpha() settles them without the regex
     # a figure is the number itself: words hyphenated to it ("50-mln-dlr") are not part of it

@@ -1,4 +1,4 @@
-"""The native fingerprint core (_fast.c) and the numpy path agree bit for bit."""
+"""The native core (_fast.c) and the Python/numpy paths agree bit for bit: fingerprints and facts."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from conftest import SHARED
 
 from dedup_service import constants as c
+from dedup_service.features import Facts, facts, facts_python
 from dedup_service.fingerprint import Fingerprinter
 from dedup_service.normalize import normalize, split_lines
 
@@ -64,3 +65,47 @@ def test_anchors_are_capped_and_sorted() -> None:
     anchors = [int.from_bytes(core[4][i : i + 8], "little") for i in range(0, len(core[4]), 8)]
     assert len(anchors) == c.MAX_ANCHORS and anchors == sorted(set(anchors))
     assert all(a % c.ANCHOR_MOD == 0 for a in anchors)
+
+
+# case, hyphens and digits that are not ASCII: what ``facts`` looks at
+CASED = [
+    "Phillips Petroleum said it raised prices by 50 cts; phillips said The rise was ten pct.",
+    "Société Générale and ÉDF met Ünal in Zürich; société said nothing. Straße STRASSE straße",
+    "İstanbul and ΣΊΣΥΦΟΣ (final sigma), the ǅemal digraph ǅ ǆ Ǆ, ligatures ﬁnance ﬀ",
+    "figures: 10-mln-dlr, 6-1/4, 50-cts-a-barrel, ½ and 5² (numeric, not decimal), ٣٤ and \uff13",
+    "Ten TEN ten two-thirds Twelve eleven-year-old one",
+    "ALL CAPITALS COPY FROM THE TELETYPE SAID PRICES ROSE 5 PCT",
+    "all lower case copy from the teletype said prices rose 5 pct",
+    "U.S. Treasury's Baker/Volcker talks, u.s officials' re-election",
+    "",
+    "!!! ,,, --- 123",
+]
+
+
+def _same_facts(a: Facts, b: Facts) -> bool:
+    return all(getattr(a, f).tolist() == getattr(b, f).tolist() for f in ("figures", "names", "vocabulary"))
+
+
+@pytest.mark.parametrize("text", CASED)
+def test_native_facts_match_python_on_tricky_text(text: str) -> None:
+    _native_or_skip()
+    lines = split_lines(text)
+    assert _same_facts(facts(lines), facts_python("\n".join(line.text for line in lines)))
+
+
+def test_native_facts_match_python_on_real_and_random_text() -> None:
+    _native_or_skip()
+    texts = []
+    path = SHARED / "data" / "reuters_dev.articles.jsonl"
+    if path.exists():
+        with path.open() as fh:
+            texts = [json.loads(line)["text"] for _, line in zip(range(2000), fh, strict=False)]
+    rng = random.Random(7)
+    words = "Ten ten The the Phillips phillips OPEC U.S. 50-mln-dlr 6-1/4 İ ǅ Straße straße ٣ ½ said SAID a-b".split()
+    alphabet = "aZ .,'/-_19ÄÖüß日\u0301\n"
+    for _ in range(1000):
+        pieces = [rng.choice(words) if rng.random() < 0.5 else rng.choice(alphabet) for _ in range(rng.randrange(60))]
+        texts.append(rng.choice(("", " ")).join(pieces))
+    for text in texts:
+        lines = split_lines(text)
+        assert _same_facts(facts(lines), facts_python("\n".join(line.text for line in lines))), text[:80]
