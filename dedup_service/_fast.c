@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 
 #define XXH_INLINE_ALL
 #include "_vendor/xxhash.h"
@@ -485,8 +486,222 @@ done:
     return result;
 }
 
+/* ---- screen(query_sig, query_hash, query_shingles, searched, records, hashes, shared, anchors,
+ *             k, anchor_k, near, low) ---------------------------------------------------
+ * The same estimates as classify.containment and minhash.jaccard_many (tests compare
+ * them), for every candidate of a query at once. A candidate's record holds its shingle
+ * count as the first little-endian uint32 and its signature as the last len(query_sig)
+ * bytes (see candidate.pack_record); hashes are text hashes, shared the anchors it shares
+ * with the query and anchors its own anchor count.
+ * returns [(i, similarity, containment of the query in it, of it in the query), ...] for
+ * the candidates worth a close look: the same text, similarity >= near or either
+ * containment >= low.
+ */
+
+static inline double clip(double x, double lo, double hi) { return x < lo ? lo : (x > hi ? hi : x); }
+
+/* word-level share and its variance from a shingle-level share (see classify._word_share) */
+static inline void word_share(double share, double var, int k, double *p, double *var_out) {
+    share = clip(share, 1e-3, 1.0);
+    *p = pow(share, 1.0 / k);
+    double slope = *p / (k * share);
+    *var_out = var * slope * slope;
+}
+
+static double containment_of(double jac, double size_a, double size_b, double shared, double anchors_a,
+                             double num_perm, int k, int anchor_k) {
+    double j = clip(jac, 0.02, 0.98);
+    double inter = jac * (size_a + size_b) / (1.0 + jac);
+    double derived = size_a > 0 ? fmin(1.0, inter / fmax(size_a, 1)) : 0.0;
+    double slope = (size_a + size_b) / (fmax(size_a, 1) * ((1 + j) * (1 + j)));
+    double p_d, var_d, p_a, var_a;
+    word_share(derived, fmax(slope * slope * j * (1 - j) / num_perm, 1e-4), k, &p_d, &var_d);
+    if (!(anchors_a > 0)) return p_d;
+    double anchors = fmax(anchors_a, 1);
+    double by_anchors = fmin(1.0, shared / anchors);
+    double c = clip(by_anchors, 0.05, 0.95);
+    word_share(by_anchors, c * (1 - c) / anchors, anchor_k, &p_a, &var_a);
+    double w_a = 1 / fmax(var_a, 1e-6), w_d = 1 / fmax(var_d, 1e-6);
+    return (w_a * p_a + w_d * p_d) / (w_a + w_d);
+}
+
+static PyObject *screen(PyObject *self, PyObject *args) {
+    Py_buffer query;
+    const char *query_hash;
+    Py_ssize_t query_hash_len, nq, searched;
+    PyObject *records, *hashes, *shared, *anchors;
+    int k, anchor_k;
+    double near, low;
+    if (!PyArg_ParseTuple(args, "y*y#nnO!O!O!O!iidd", &query, &query_hash, &query_hash_len, &nq, &searched,
+                          &PyList_Type, &records, &PyList_Type, &hashes, &PyList_Type, &shared, &PyList_Type,
+                          &anchors, &k, &anchor_k, &near, &low))
+        return NULL;
+    PyObject *out = NULL;
+    Py_ssize_t n = PyList_GET_SIZE(records), perm = query.len / 2;
+    if (PyList_GET_SIZE(hashes) != n || PyList_GET_SIZE(shared) != n || PyList_GET_SIZE(anchors) != n || perm == 0
+        || k < 1 || anchor_k < 1) {
+        PyErr_SetString(PyExc_ValueError, "screen: lists of unequal length or bad parameters");
+        goto done;
+    }
+    out = PyList_New(0);
+    if (out == NULL) goto done;
+    const unsigned char *q = query.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *rec = PyList_GET_ITEM(records, i), *th = PyList_GET_ITEM(hashes, i);
+        if (!PyBytes_Check(rec) || PyBytes_GET_SIZE(rec) < 16 + query.len || !PyBytes_Check(th)) {
+            PyErr_SetString(PyExc_ValueError, "screen: a record or text hash is not bytes of the right size");
+            Py_CLEAR(out);
+            goto done;
+        }
+        const unsigned char *r = (const unsigned char *)PyBytes_AS_STRING(rec);
+        uint32_t size = (uint32_t)r[0] | ((uint32_t)r[1] << 8) | ((uint32_t)r[2] << 16) | ((uint32_t)r[3] << 24);
+        const unsigned char *tail = r + PyBytes_GET_SIZE(rec) - query.len;
+        Py_ssize_t agree = 0;
+        for (Py_ssize_t p = 0; p < perm; p++) {
+            agree += tail[2 * p] == q[2 * p] && tail[2 * p + 1] == q[2 * p + 1];
+        }
+        double sim = (double)agree / (double)perm;
+        double n_shared = PyFloat_AsDouble(PyList_GET_ITEM(shared, i));
+        double own = PyFloat_AsDouble(PyList_GET_ITEM(anchors, i));
+        if (PyErr_Occurred()) { Py_CLEAR(out); goto done; }
+        double c_q = containment_of(sim, (double)nq, (double)size, n_shared, (double)searched, (double)perm, k,
+                                    anchor_k);
+        double c_c = containment_of(sim, (double)size, (double)nq, n_shared, own, (double)perm, k, anchor_k);
+        int exact = PyBytes_GET_SIZE(th) == query_hash_len
+                    && memcmp(PyBytes_AS_STRING(th), query_hash, (size_t)query_hash_len) == 0;
+        if (exact || sim >= near || fmax(c_q, c_c) >= low) {
+            PyObject *row = Py_BuildValue("(nddd)", i, sim, c_q, c_c);
+            if (row == NULL || PyList_Append(out, row) < 0) { Py_XDECREF(row); Py_CLEAR(out); goto done; }
+            Py_DECREF(row);
+        }
+    }
+
+done:
+    PyBuffer_Release(&query);
+    return out;
+}
+
+/* ---- lines(raw, folded) -------------------------------------------------------------
+ * The same lines as normalize.split_lines_python (tests compare them), given the text and
+ * its folded form: the lines of both (str.splitlines), each with inner whitespace
+ * collapsed (str.split), the first of each distinct folded line that holds a word
+ * character. returns [(raw line, folded line, xxh3-64 of the folded line's UTF-8 as
+ * canonical bytes), ...], or None when folding changed the number of lines.
+ */
+
+/* The next line of s[*pos..n) as [*start, *end), as str.splitlines() cuts it. */
+static int next_line(const unsigned char *s, Py_ssize_t n, Py_ssize_t *pos, Py_ssize_t *start, Py_ssize_t *end) {
+    if (*pos >= n) return 0;
+    *start = *pos;
+    for (Py_ssize_t i = *pos; i < n; i++) {
+        unsigned char c = s[i];
+        Py_ssize_t brk = 0;
+        if (c == '\n' || c == 0x0b || c == 0x0c || c == 0x1c || c == 0x1d || c == 0x1e) brk = 1;
+        else if (c == '\r') brk = i + 1 < n && s[i + 1] == '\n' ? 2 : 1;
+        else if (c == 0xC2 && i + 1 < n && s[i + 1] == 0x85) brk = 2;                 /* U+0085 */
+        else if (c == 0xE2 && i + 2 < n && s[i + 1] == 0x80 && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9)) brk = 3;
+        if (brk) {
+            *end = i;
+            *pos = i + brk;
+            return 1;
+        }
+    }
+    *end = *pos = n;
+    return 1;
+}
+
+static inline int is_space(Py_UCS4 ch) {
+    if (ch < 0x80) return ch == ' ' || (ch >= 0x09 && ch <= 0x0d) || (ch >= 0x1c && ch <= 0x1f);
+    return Py_UNICODE_ISSPACE(ch);
+}
+
+/* s[start..end) with whitespace runs made one space and the ends stripped, into out. */
+static Py_ssize_t collapse(const unsigned char *s, Py_ssize_t start, Py_ssize_t end, char *out, int *has_word) {
+    Py_ssize_t len = 0, i = start;
+    int gap = 0;
+    *has_word = 0;
+    while (i < end) {
+        Py_ssize_t j = i;
+        Py_UCS4 ch = decode(s, &j);
+        if (is_space(ch)) {
+            gap = len > 0;
+        } else {
+            if (gap) { out[len++] = ' '; gap = 0; }
+            memcpy(out + len, s + i, (size_t)(j - i));
+            len += j - i;
+            if (!*has_word && is_word(ch)) *has_word = 1;
+        }
+        i = j;
+    }
+    return len;
+}
+
+static Py_ssize_t count_lines(const unsigned char *s, Py_ssize_t n) {
+    Py_ssize_t count = 0, pos = 0, start, end;
+    while (next_line(s, n, &pos, &start, &end)) count++;
+    return count;
+}
+
+static PyObject *lines(PyObject *self, PyObject *args) {
+    PyObject *raw_obj, *folded_obj;
+    if (!PyArg_ParseTuple(args, "UU", &raw_obj, &folded_obj)) return NULL;
+    Py_ssize_t nr, nf;
+    const unsigned char *raw = (const unsigned char *)PyUnicode_AsUTF8AndSize(raw_obj, &nr);
+    if (raw == NULL) return NULL;
+    const unsigned char *folded = (const unsigned char *)PyUnicode_AsUTF8AndSize(folded_obj, &nf);
+    if (folded == NULL) return NULL;
+    Py_ssize_t n_lines = count_lines(folded, nf);
+    if (n_lines != count_lines(raw, nr)) Py_RETURN_NONE;
+
+    PyObject *out = NULL;
+    char *arena = PyMem_Malloc((size_t)nf + 1), *buf = PyMem_Malloc((size_t)nr + 1);
+    int bits = 1;
+    while (((Py_ssize_t)1 << bits) < 2 * n_lines + 2) bits++;
+    size_t mask = ((size_t)1 << bits) - 1;
+    /* distinct folded lines: (hash, offset in arena, length), open addressing */
+    Py_ssize_t *slots = PyMem_Malloc(sizeof(Py_ssize_t) * (mask + 1) * 3);
+    if (arena == NULL || buf == NULL || slots == NULL) { PyErr_NoMemory(); goto done; }
+    for (size_t k = 0; k <= mask; k++) slots[3 * k + 2] = -1;
+    out = PyList_New(0);
+    if (out == NULL) goto done;
+    Py_ssize_t fpos = 0, rpos = 0, fs, fe, rs, re, used = 0;
+    while (next_line(folded, nf, &fpos, &fs, &fe) && next_line(raw, nr, &rpos, &rs, &re)) {
+        int has_word, raw_word;
+        char *norm = arena + used;
+        Py_ssize_t len = collapse(folded, fs, fe, norm, &has_word);
+        if (!has_word) continue;
+        uint64_t h = XXH3_64bits(norm, (size_t)len);
+        size_t slot = (size_t)(h >> (64 - bits)) & mask;
+        int seen = 0;
+        while (slots[3 * slot + 2] >= 0) {
+            if ((uint64_t)slots[3 * slot] == h && slots[3 * slot + 2] == len
+                && memcmp(arena + slots[3 * slot + 1], norm, (size_t)len) == 0) { seen = 1; break; }
+            slot = (slot + 1) & mask;
+        }
+        if (seen) continue;
+        slots[3 * slot] = (Py_ssize_t)h;
+        slots[3 * slot + 1] = used;
+        slots[3 * slot + 2] = len;
+        used += len;
+        Py_ssize_t raw_len = collapse(raw, rs, re, buf, &raw_word);
+        XXH64_canonical_t key;
+        XXH64_canonicalFromHash(&key, h);
+        PyObject *row = Py_BuildValue("(s#s#y#)", buf, raw_len, norm, len, (const char *)key.digest, (Py_ssize_t)8);
+        if (row == NULL || PyList_Append(out, row) < 0) { Py_XDECREF(row); Py_CLEAR(out); goto done; }
+        Py_DECREF(row);
+    }
+
+done:
+    PyMem_Free(arena);
+    PyMem_Free(buf);
+    PyMem_Free(slots);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"core", core, METH_VARARGS, "Words, text hash, signature, shingle count and anchors of a normalized text."},
+    {"screen", screen, METH_VARARGS, "Similarity and containments of the candidates worth a close look."},
+    {"lines", lines, METH_VARARGS, "The distinct lines with words of a text and of its folded form."},
     {"facts", facts, METH_VARARGS, "Figures, names and vocabulary of a text (see features.facts_python)."},
     {NULL, NULL, 0, NULL},
 };

@@ -4,3 +4,18 @@ def core(
 def facts(
     text: str, number_words: dict[bytes, bytes], stopwords: frozenset[bytes], cased_low: float, cased_high: float
 ) -> tuple[bytes, bytes, bytes]: ...
+def screen(
+    query_sig: bytes,
+    query_hash: bytes,
+    query_shingles: int,
+    searched: int,
+    records: list[bytes],
+    hashes: list[bytes],
+    shared: list[int],
+    anchors: list[int],
+    k: int,
+    anchor_k: int,
+    near: float,
+    low: float,
+) -> list[tuple[int, float, float, float]]: ...
+def lines(raw: str, folded: str) -> list[tuple[str, str, bytes]] | None: ...

@@ -21,7 +21,7 @@ candidates, and given their stored texts aligns the words (``aligned_shares``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import NamedTuple
@@ -30,11 +30,17 @@ import numpy as np
 import numpy.typing as npt
 
 from . import constants as c_
+from .candidate import Candidate
 from .features import Facts, contained_share
 from .fingerprint import Fingerprint
-from .minhash import Signature, jaccard_many
+from .minhash import jaccard_many
 from .models import Match, Relation
 from .normalize import split_lines, words
+
+try:  # the native screening (_fast.c); the numpy path in ``screen_numpy`` gives the same estimates
+    from ._fast import screen as _native_screen
+except ImportError:
+    _native_screen = None  # type: ignore[assignment]
 
 COPY_RELATIONS = frozenset({Relation.EXACT, Relation.NEAR_DUPLICATE, Relation.CONTAINED, Relation.CONTAINS})
 
@@ -62,21 +68,6 @@ class Thresholds:
     size_ratio: float = 0.8
     min_part: float = 0.2
     shingle_size: int = 5
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """An indexed article as the index returns it for verification."""
-
-    iid: str
-    id: str
-    signature: Signature
-    text_hash: bytes
-    meta: dict[str, str]
-    cluster_id: str
-    facts: Facts
-    shared_anchors: int = 0
-    anchors: int = 0
 
 
 # the estimates below take floats or numpy arrays alike, so that verification can
@@ -238,13 +229,15 @@ _RANK = {
 }
 
 
-def _screened(
-    query: Fingerprint, candidates: Sequence[Candidate], searched_anchors: int, t: Thresholds
-) -> Iterator[tuple[Candidate, float, float, float]]:
-    """(candidate, similarity, c_q, c_c) of the candidates worth a close look, estimated
-    for all at once: most share a few common phrases and nothing more."""
+Screened = list[tuple[int, float, float, float]]  # (candidate index, similarity, c_q, c_c)
+
+
+def screen_numpy(query: Fingerprint, candidates: Sequence[Candidate], searched_anchors: int, t: Thresholds) -> Screened:
+    """The candidates worth a close look, with their estimates, computed for all at once:
+    most share a few common phrases and nothing more. (The native core does the same in
+    one call; this is the path without it.)"""
     if not candidates:
-        return
+        return []
     sims = jaccard_many(query.signature.values, np.stack([c.signature.values for c in candidates]))
     sizes = np.array([c.signature.size for c in candidates], dtype=np.float64)
     shared = np.array([c.shared_anchors for c in candidates], dtype=np.float64)
@@ -257,8 +250,19 @@ def _screened(
     c_q, c_c = both[:n], both[n:]
     exact = np.array([c.text_hash == query.text_hash for c in candidates])
     worth = exact | (sims >= t.near) | (np.maximum(c_q, c_c) >= min(t.related, t.contained))
-    for i in np.flatnonzero(worth).tolist():
-        yield candidates[i], float(sims[i]), float(c_q[i]), float(c_c[i])
+    return [(i, float(sims[i]), float(c_q[i]), float(c_c[i])) for i in np.flatnonzero(worth).tolist()]
+
+
+def screen(query: Fingerprint, candidates: Sequence[Candidate], searched_anchors: int, t: Thresholds) -> Screened:
+    """``screen_numpy``, natively when built: from the candidates' packed records, so that
+    only those worth a close look are ever decoded."""
+    if _native_screen is None or not candidates:
+        return screen_numpy(query, candidates, searched_anchors, t)
+    sig = query.signature
+    return _native_screen(sig.to_bytes(), query.text_hash, sig.size, searched_anchors,
+                          [c.record for c in candidates], [c.text_hash for c in candidates],
+                          [c.shared_anchors for c in candidates], [c.anchors for c in candidates],
+                          t.shingle_size, c_.ANCHOR_SHINGLE_SIZE, t.near, min(t.related, t.contained))  # fmt: skip
 
 
 def examine(
@@ -272,7 +276,8 @@ def examine(
     relation the estimates could not settle and ``texts`` did not hold: give their texts
     to settle them."""
     matches, unsure = [], []
-    for cand, sim, c_q, c_c in _screened(query, candidates, searched_anchors, thresholds):
+    for i, sim, c_q, c_c in screen(query, candidates, searched_anchors, thresholds):
+        cand = candidates[i]
         judged = relate(query, cand, sim, c_q, c_c, thresholds)
         if judged.undecided:
             if texts and cand.iid in texts:

@@ -11,7 +11,6 @@ clusters; and per site a bounded sorted set counting how many stories carried ea
 
 from __future__ import annotations
 
-import struct
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
@@ -27,19 +26,16 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from . import constants as c
-from .classify import Candidate
+from .candidate import Candidate, pack_record, unpack_record
 from .constants import key_layout
 from .errors import ConfigError, IndexUnavailable
-from .features import Facts
 from .fingerprint import Fingerprint
 from .minhash import Signature
 
 _SCRIPT = resources.files(__package__).joinpath("lua/index.lua").read_text(encoding="utf-8")
 _ROW = 8  # fields per candidate row returned by the script
 _MEMBER_ROW = 6  # fields per cluster member row
-_RECORD_HEAD = struct.Struct("<IIII")  # shingles, figures, names, vocabulary sizes
 _TOKEN = np.dtype([("shard", ">u2"), ("field", "<u4")])
-_U4, _U2 = np.dtype("<u4"), np.dtype("<u2")
 _UNAVAILABLE = (
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
@@ -155,38 +151,9 @@ def tokens(hashes: bytes, shard_bits: int) -> bytes:
     return out.tobytes()
 
 
-def pack_record(sig: Signature, facts: Facts) -> bytes:
-    """Signature and facts in one value (what verification needs of a candidate)."""
-    head = _RECORD_HEAD.pack(sig.size, len(facts.figures), len(facts.names), len(facts.vocabulary))
-    return b"".join((head, facts.figures.astype("<u4").tobytes(), facts.names.astype("<u4").tobytes(),
-                     facts.vocabulary.astype("<u2").tobytes(), sig.to_bytes()))  # fmt: skip
-
-
-def unpack_record(data: bytes) -> tuple[Signature, Facts]:
-    """Views into ``data`` (read-only, no copies: candidates are many and short-lived)."""
-    size, n_fig, n_names, n_vocab = _RECORD_HEAD.unpack_from(data)
-    at = _RECORD_HEAD.size
-    figures = np.frombuffer(data, _U4, n_fig, at)
-    names = np.frombuffer(data, _U4, n_names, at + 4 * n_fig)
-    at += 4 * (n_fig + n_names)
-    vocabulary = np.frombuffer(data, _U2, n_vocab, at)
-    return Signature.from_bytes(data[at + 2 * n_vocab :], size), Facts(figures, names, vocabulary)
-
-
-def _candidate(row: Sequence[bytes]) -> Candidate:
+def _candidate(row: Sequence[Any]) -> Candidate:
     iid, ext, cid, record, meta, th, shared, anchors = row[:_ROW]
-    sig, facts = unpack_record(record)
-    return Candidate(
-        iid=_text(iid),
-        id=_text(ext),
-        signature=sig,
-        text_hash=th,
-        meta=orjson.loads(meta),
-        cluster_id=_text(cid),
-        facts=facts,
-        shared_anchors=int(shared),
-        anchors=int(anchors),
-    )
+    return Candidate(_text(iid), _text(ext), record, th, meta, _text(cid), int(shared), int(anchors))
 
 
 def _learnt(site: str | None, keys: Sequence[bytes]) -> Learnt | None:

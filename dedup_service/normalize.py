@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import xxhash
+
+try:  # the native version of ``split_lines_python`` (_fast.c)
+    from ._fast import lines as _native_lines
+except ImportError:
+    _native_lines = None  # type: ignore[assignment]
 
 _CHAR_MAP = str.maketrans(
     {
@@ -21,8 +26,7 @@ _CHAR_MAP = str.maketrans(
 _WORD = re.compile(r"\w+(?:['.,]\w+)*")
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
+class Line(NamedTuple):
     """One non-empty line of an article: as written, normalized, and its 8-byte key."""
 
     text: str
@@ -30,13 +34,14 @@ class Line:
     key: bytes
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
+    """NFKC, unified quotes and dashes, case-folded; whitespace and line breaks as they are."""
     return unicodedata.normalize("NFKC", text).translate(_CHAR_MAP).casefold()
 
 
 def normalize(text: str) -> str:
     """NFKC, unified quotes and dashes, case-folded, whitespace collapsed."""
-    return " ".join(_fold(text).split())
+    return " ".join(fold(text).split())
 
 
 def split_lines(text: str) -> list[Line]:
@@ -44,15 +49,23 @@ def split_lines(text: str) -> list[Line]:
 
     A line that repeats an earlier one (after normalization) is dropped: scraped pages
     often print the story body twice, once per template, which must not change the article.
+    Native when built (the two agree line for line: tests/test_fingerprint.py).
     """
+    folded = fold(text)  # one pass over the whole text, usually line for line
+    if _native_lines is not None and (rows := _native_lines(text, folded)) is not None:
+        return [Line(*row) for row in rows]
+    return split_lines_python(text, folded)
+
+
+def split_lines_python(text: str, folded: str) -> list[Line]:
     raw_lines = text.splitlines()
-    folded = _fold(text).splitlines()  # one pass over the whole text, usually line for line
-    if len(folded) != len(raw_lines):  # a compatibility character folded into a line break
-        folded = [_fold(raw) for raw in raw_lines]
+    folded_lines = folded.splitlines()
+    if len(folded_lines) != len(raw_lines):  # a compatibility character folded into a line break
+        folded_lines = [fold(raw) for raw in raw_lines]
     seen: set[str] = set()
     lines = []
     h = xxhash.xxh3_64_digest
-    for raw, fold in zip(raw_lines, folded, strict=True):
+    for raw, fold in zip(raw_lines, folded_lines, strict=True):
         norm = " ".join(fold.split())
         if norm in seen or not _WORD.search(norm):
             continue

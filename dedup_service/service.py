@@ -14,8 +14,9 @@ import numpy as np
 
 from . import constants as c
 from .agency import detect, dominant
+from .candidate import Candidate
 from .chrome import SiteChrome
-from .classify import COPY_RELATIONS, Candidate, Thresholds, examine, overall_relation, verify
+from .classify import COPY_RELATIONS, Thresholds, examine, overall_relation, verify
 from .coalesce import Coalescer
 from .config import Settings
 from .errors import DedupError, InvalidField, NotFound
@@ -329,7 +330,7 @@ class Deduplicator:
         for m in members:
             relation = "original"
             if m is not original:
-                cand = Candidate(m.iid, m.id, m.signature, m.text_hash, m.meta, cluster_id, _NO_FACTS)
+                cand = Candidate.of(m.iid, m.id, m.signature, m.text_hash, m.meta, cluster_id, _NO_FACTS)
                 found = [match.relation for match in verify(fp, [cand], 0, self.thresholds)]
                 # reversed: the member's relation to the original, not the original's to it
                 reverse = {Relation.CONTAINED: Relation.CONTAINS, Relation.CONTAINS: Relation.CONTAINED}

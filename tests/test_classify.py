@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from dedup_service import constants as c_
+from dedup_service.candidate import Candidate
 from dedup_service.classify import (
-    Candidate,
     Thresholds,
     aligned_shares,
     containment,
@@ -28,7 +28,7 @@ STORY = "\n".join(
 def _candidate(text: str) -> tuple[Candidate, int]:
     fp = FP(split_lines(text))
     anchors = len(fp.anchors) // 8
-    return Candidate("1", "c", fp.signature, fp.text_hash, {}, "c1", fp.facts, 0, anchors), anchors
+    return Candidate.of("1", "c", fp.signature, fp.text_hash, {}, "c1", fp.facts, 0, anchors), anchors
 
 
 def _relate(query_text: str, cand_text: str) -> str | None:
@@ -36,7 +36,7 @@ def _relate(query_text: str, cand_text: str) -> str | None:
     cand, _ = _candidate(cand_text)
     qa = set(np.frombuffer(q.anchors, "<u8").tolist())
     ca = set(np.frombuffer(FP(split_lines(cand_text)).anchors, "<u8").tolist())
-    cand = Candidate(cand.iid, cand.id, cand.signature, cand.text_hash, {}, "c1", cand.facts, len(qa & ca), len(ca))
+    cand = Candidate.of(cand.iid, cand.id, cand.signature, cand.text_hash, {}, "c1", cand.facts, len(qa & ca), len(ca))
     matches = verify(q, [cand], len(qa), Thresholds())
     return matches[0].relation.value if matches else None
 
@@ -150,7 +150,7 @@ def _retake(text: str, dropped: list[str]) -> str:
 def _verify(query_text: str, cand_text: str, texts: dict[str, str] | None) -> tuple[list[str], str | None]:
     q, c = FP(split_lines(query_text)), FP(split_lines(cand_text))
     qa, ca = set(np.frombuffer(q.anchors, "<u8").tolist()), set(np.frombuffer(c.anchors, "<u8").tolist())
-    cand = Candidate("7", "c", c.signature, c.text_hash, {}, "c1", c.facts, len(qa & ca), len(ca))
+    cand = Candidate.of("7", "c", c.signature, c.text_hash, {}, "c1", c.facts, len(qa & ca), len(ca))
     matches, unsure = examine(q, [cand], len(qa), Thresholds(), texts)
     return unsure, (matches[0].relation.value if matches else None)
 

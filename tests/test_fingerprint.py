@@ -6,13 +6,16 @@ import json
 import os
 import random
 
+import numpy as np
 import pytest
 from conftest import SHARED
 
 from dedup_service import constants as c
+from dedup_service.candidate import Candidate
+from dedup_service.classify import Thresholds, screen, screen_numpy
 from dedup_service.features import Facts, facts, facts_python
 from dedup_service.fingerprint import Fingerprinter
-from dedup_service.normalize import normalize, split_lines
+from dedup_service.normalize import fold, normalize, split_lines, split_lines_python
 
 FP = Fingerprinter(num_perm=128, shingle_size=5, threshold=0.5, seed=1)
 TRICKY = [
@@ -109,3 +112,46 @@ def test_native_facts_match_python_on_real_and_random_text() -> None:
     for text in texts:
         lines = split_lines(text)
         assert _same_facts(facts(lines), facts_python("\n".join(line.text for line in lines))), text[:80]
+
+
+def test_native_screening_matches_numpy() -> None:
+    """Same candidates kept, same estimates, on stories, their cut and edited copies and
+    unrelated texts (a query against every other text, with anchors really shared)."""
+    _native_or_skip()
+    texts = [line for line in CASED if line] + TRICKY[:9]
+    path = SHARED / "data" / "reuters_dev.articles.jsonl"
+    if path.exists():
+        with path.open() as fh:
+            texts += [json.loads(line)["text"] for _, line in zip(range(60), fh, strict=False)]
+    rng = random.Random(3)
+    texts += ["\n".join(t.splitlines()[: rng.randrange(1, 8)]) + " Editors added this." for t in texts[:40]]
+    fps = [FP(split_lines(t)) for t in texts if split_lines(t)]
+    anchors = [set(np.frombuffer(fp.anchors, dtype="<u8").tolist()) for fp in fps]
+    t = Thresholds()
+    kept = 0
+    for q, fp in enumerate(fps):
+        cands = [Candidate.of(str(i), str(i), c.signature, c.text_hash, {}, "c", c.facts, len(anchors[q] & anchors[i]),
+                              len(anchors[i])) for i, c in enumerate(fps) if i != q]  # fmt: skip
+        native, numpy_path = screen(fp, cands, len(anchors[q]), t), screen_numpy(fp, cands, len(anchors[q]), t)
+        assert [row[0] for row in native] == [row[0] for row in numpy_path]
+        assert np.allclose([row[1:] for row in native], [row[1:] for row in numpy_path], rtol=0, atol=1e-12)
+        kept += len(native)
+    assert kept > len(fps)  # copies and their originals were among them
+
+
+def test_native_lines_match_python() -> None:
+    """Every line break str.splitlines knows, whitespace str.split knows, folding that
+    adds or removes a line break, repeated and wordless lines."""
+    _native_or_skip()
+    texts = (
+        TRICKY + CASED + ["a\r\nb\rc\x0bd\x0ce\x1cf\x1dg\x1eh\x85i\u2028j\u2029k\n\na\n", "x\x1fy \u3000 z\u00a0w\t"]
+    )
+    rng = random.Random(11)
+    alphabet = "ab C.'\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\u2028\u2029\u00a0\u3000\t½\ufb01\u2163"
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(40))) for _ in range(3000)]
+    path = SHARED / "data" / "reuters_dev.articles.jsonl"
+    if path.exists():
+        with path.open() as fh:
+            texts += [json.loads(line)["text"] for _, line in zip(range(500), fh, strict=False)]
+    for text in texts:
+        assert split_lines(text) == split_lines_python(text, fold(text)), repr(text[:80])
