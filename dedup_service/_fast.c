@@ -698,10 +698,113 @@ done:
     return out;
 }
 
+/* ---- agree(query_record, candidate_record, threshold, nearly_all) -------------------------
+ * classify.facts_agree on two packed records (see candidate.pack_record: a head of four
+ * little-endian uint32 (shingles, figures, names, vocabulary sizes), then the figures and
+ * names as uint32, the vocabulary as uint16, the signature), the smaller text (fewer
+ * shingles; the query on a tie) against the larger, without decoding them.
+ */
+
+typedef struct {
+    uint32_t size, n_fig, n_names, n_vocab;
+    const unsigned char *fig, *names, *vocab;
+} Record;
+
+static inline uint32_t le32(const unsigned char *p) {
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static int read_record(const unsigned char *p, Py_ssize_t len, Record *r) {
+    if (len < 16) return -1;
+    r->size = le32(p);
+    r->n_fig = le32(p + 4);
+    r->n_names = le32(p + 8);
+    r->n_vocab = le32(p + 12);
+    if ((uint64_t)16 + 4 * ((uint64_t)r->n_fig + r->n_names) + 2 * (uint64_t)r->n_vocab > (uint64_t)len) return -1;
+    r->fig = p + 16;
+    r->names = r->fig + 4 * (size_t)r->n_fig;
+    r->vocab = r->names + 4 * (size_t)r->n_names;
+    return 0;
+}
+
+static int cmp_u32(const void *x, const void *y) {
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* Sorted distinct copy of n little-endian uint32 (shifted right by `shift`); returns the count. */
+static Py_ssize_t sorted_distinct(const unsigned char *p, uint32_t n, int shift, uint32_t *out) {
+    for (uint32_t i = 0; i < n; i++) out[i] = le32(p + 4 * (size_t)i) >> shift;
+    qsort(out, n, sizeof(uint32_t), cmp_u32);
+    Py_ssize_t m = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (m == 0 || out[i] != out[m - 1]) out[m++] = out[i];
+    return m;
+}
+
+static int in_sorted(const uint32_t *v, Py_ssize_t n, uint32_t x) {
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi) {
+        Py_ssize_t mid = (lo + hi) / 2;
+        if (v[mid] < x) lo = mid + 1; else hi = mid;
+    }
+    return lo < n && v[lo] == x;
+}
+
+static PyObject *agree(PyObject *self, PyObject *args) {
+    Py_buffer qb, cb;
+    double threshold, nearly_all;
+    if (!PyArg_ParseTuple(args, "y*y*dd", &qb, &cb, &threshold, &nearly_all)) return NULL;
+    PyObject *result = NULL;
+    uint32_t *work = NULL;
+    uint8_t *bitmap = NULL;
+    Record q, c;
+    if (read_record(qb.buf, qb.len, &q) < 0 || read_record(cb.buf, cb.len, &c) < 0) {
+        PyErr_SetString(PyExc_ValueError, "agree: not a packed record");
+        goto done;
+    }
+    const Record *small = q.size <= c.size ? &q : &c, *large = small == &q ? &c : &q;
+    uint32_t most = small->n_fig + large->n_fig + small->n_names;
+    work = PyMem_Malloc(sizeof(uint32_t) * ((size_t)most + 1));
+    if (work == NULL) { PyErr_NoMemory(); goto done; }
+    int ok = 1;
+    if (small->n_fig > 0) {  /* most of the smaller text's figures reappear */
+        uint32_t *mine = work, *theirs = work + small->n_fig;
+        Py_ssize_t n_mine = sorted_distinct(small->fig, small->n_fig, 0, mine);
+        Py_ssize_t n_theirs = sorted_distinct(large->fig, large->n_fig, 0, theirs);
+        Py_ssize_t found = 0;
+        for (Py_ssize_t i = 0; i < n_mine; i++) found += in_sorted(theirs, n_theirs, mine[i]);
+        ok = (double)found / (double)small->n_fig >= threshold;
+    }
+    if (ok && small->n_names > 0 && large->n_vocab > 0) {  /* and so do its names, the lead's first */
+        bitmap = PyMem_Calloc(65536 / 8, 1);
+        if (bitmap == NULL) { PyErr_NoMemory(); goto done; }
+        for (uint32_t i = 0; i < large->n_vocab; i++) {
+            uint32_t key = (uint32_t)large->vocab[2 * (size_t)i] | ((uint32_t)large->vocab[2 * (size_t)i + 1] << 8);
+            bitmap[key >> 3] |= (uint8_t)(1u << (key & 7));
+        }
+        Py_ssize_t n_keys = sorted_distinct(small->names, small->n_names, 16, work);
+        Py_ssize_t found = 0;
+        for (Py_ssize_t i = 0; i < n_keys; i++) found += (bitmap[work[i] >> 3] >> (work[i] & 7)) & 1;
+        double share = (double)found / (double)n_keys;
+        uint32_t lead = le32(small->names) >> 16;
+        ok = share >= threshold && (((bitmap[lead >> 3] >> (lead & 7)) & 1) || share >= nearly_all);
+    }
+    result = PyBool_FromLong(ok);
+
+done:
+    PyMem_Free(work);
+    PyMem_Free(bitmap);
+    PyBuffer_Release(&qb);
+    PyBuffer_Release(&cb);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"core", core, METH_VARARGS, "Words, text hash, signature, shingle count and anchors of a normalized text."},
     {"screen", screen, METH_VARARGS, "Similarity and containments of the candidates worth a close look."},
     {"lines", lines, METH_VARARGS, "The distinct lines with words of a text and of its folded form."},
+    {"agree", agree, METH_VARARGS, "Whether the facts of two packed records agree (see classify.facts_agree)."},
     {"facts", facts, METH_VARARGS, "Figures, names and vocabulary of a text (see features.facts_python)."},
     {NULL, NULL, 0, NULL},
 };

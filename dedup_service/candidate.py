@@ -14,6 +14,7 @@ from .features import Facts
 from .minhash import Signature
 
 _RECORD_HEAD = struct.Struct("<IIII")  # shingles, figures, names, vocabulary sizes
+_SIZE = struct.Struct("<I")
 _U4, _U2 = np.dtype("<u4"), np.dtype("<u2")
 
 
@@ -76,6 +77,11 @@ class Candidate:
         if self._unpacked is None:
             self._unpacked = unpack_record(self.record)
         return self._unpacked
+
+    @property
+    def size(self) -> int:
+        """Distinct shingles of the text (``signature.size``, read without decoding)."""
+        return int(_SIZE.unpack_from(self.record)[0])
 
     @property
     def signature(self) -> Signature:

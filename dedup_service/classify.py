@@ -37,10 +37,11 @@ from .minhash import jaccard_many
 from .models import Match, Relation
 from .normalize import split_lines, words
 
-try:  # the native screening (_fast.c); the numpy path in ``screen_numpy`` gives the same estimates
+try:  # native screening and facts check (_fast.c): the same results as ``screen_numpy`` and ``facts_agree``
+    from ._fast import agree as _native_agree
     from ._fast import screen as _native_screen
 except ImportError:
-    _native_screen = None  # type: ignore[assignment]
+    _native_agree = _native_screen = None  # type: ignore[assignment]
 
 COPY_RELATIONS = frozenset({Relation.EXACT, Relation.NEAR_DUPLICATE, Relation.CONTAINED, Relation.CONTAINS})
 
@@ -161,16 +162,17 @@ def _words(text: str) -> list[str]:
 
 
 def _facts_agree(query: Fingerprint, cand: Candidate, t: Thresholds) -> bool:
-    small, large = (
-        (query.facts, cand.facts) if query.signature.size <= cand.signature.size else (cand.facts, query.facts)
-    )
+    """``facts_agree`` of the smaller text (the query on a tie) in the larger."""
+    if _native_agree is not None:
+        return _native_agree(query.record, cand.record, t.facts, t.contained)
+    small, large = (query.facts, cand.facts) if query.signature.size <= cand.size else (cand.facts, query.facts)
     return facts_agree(small, large, t.facts, t.contained)
 
 
 def _a_part(query: Fingerprint, cand: Candidate, t: Thresholds) -> bool:
     """Below near-duplicate similarity the shared text must also be a real part of the
     larger article: a teaser or a quoted paragraph inside a long page is not a copy."""
-    nq, nc = query.signature.size, cand.signature.size
+    nq, nc = query.signature.size, cand.size
     return min(nq, nc) >= t.min_part * max(nq, nc)
 
 
@@ -200,7 +202,7 @@ def relate(
         return Judgement(Relation.EXACT, 1.0, 1.0)
     if sim < t.near and max(c_q, c_c) < min(t.related, t.contained):
         return Judgement(None, sim, c_q)  # far below every relation: no need to compare facts
-    nq, nc = query.signature.size, cand.signature.size
+    nq, nc = query.signature.size, cand.size
     agree = _facts_agree(query, cand, t)
     if agree and sim >= t.near:
         if c_q >= t.contained and nq <= t.size_ratio * nc:

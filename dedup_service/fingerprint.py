@@ -10,6 +10,7 @@ import numpy as np
 import xxhash
 
 from . import constants as c
+from .candidate import pack_record
 from .errors import InvalidField
 from .features import Facts, facts
 from .lsh import Banding
@@ -35,6 +36,7 @@ class Fingerprint:
     # 16-byte hash of the normalized word sequence: equal means "exact" copy
     text_hash: bytes
     facts: Facts
+    record: bytes  # signature and facts packed as the index stores them (``candidate.pack_record``)
 
 
 def anchor_sample(shingles: U64) -> U64:
@@ -83,11 +85,13 @@ class Fingerprinter:
             raise InvalidField(field, "contains no words")
         _, text_hash, signature, size, anchors = core
         sig = Signature.from_bytes(signature, size)
+        found = facts(list(lines))
         return Fingerprint(
             text="\n".join(line.text for line in lines),
             signature=sig,
             bands=self.banding.band_hashes(sig),
             anchors=anchors,
             text_hash=text_hash,
-            facts=facts(list(lines)),
+            facts=found,
+            record=pack_record(sig, found),
         )

@@ -26,7 +26,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from . import constants as c
-from .candidate import Candidate, pack_record, unpack_record
+from .candidate import Candidate, unpack_record
 from .constants import key_layout
 from .errors import ConfigError, IndexUnavailable
 from .fingerprint import Fingerprint
@@ -205,7 +205,7 @@ class RedisIndex:
                 fp = w.fingerprint
                 args += [
                     w.article_id, fp.text_hash, tokens(fp.bands, self.shard_bits), tokens(fp.anchors, self.shard_bits),
-                    pack_record(fp.signature, fp.facts), orjson.dumps(w.meta),
+                    fp.record, orjson.dumps(w.meta),
                     zlib.compress(fp.text.encode("utf-8"), 1),
                     site_key(w.site) if w.site else "",
                     b"".join(w.line_keys) if w.site else b"",

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import constants as c
 from .agency import detect, dominant
-from .candidate import Candidate
+from .candidate import Candidate, pack_record
 from .chrome import SiteChrome
 from .classify import COPY_RELATIONS, Thresholds, examine, overall_relation, verify
 from .coalesce import Coalescer
@@ -292,7 +292,7 @@ class Deduplicator:
     def _stored_view(stored: Stored) -> tuple[Fingerprint, Found]:
         """An indexed article as a fingerprint and its candidates, ready for verification."""
         art = stored.article
-        fp = Fingerprint(stored.text, art.signature, b"", b"", art.text_hash, art.facts)
+        fp = Fingerprint(stored.text, art.signature, b"", b"", art.text_hash, art.facts, art.record)
         return fp, replace(stored.found, searched_anchors=art.anchors)
 
     async def repair(self, older_than: float = c.PENDING_GRACE, page: int = 100) -> int:
@@ -325,7 +325,8 @@ class Deduplicator:
             raise NotFound(f"no cluster with id {cluster_id!r}")
         members.sort(key=lambda m: (_published_key(m.meta, m.ingested_at), m.id))
         original = members[0]
-        fp = Fingerprint("", original.signature, b"", b"", original.text_hash, _NO_FACTS)
+        fp = Fingerprint("", original.signature, b"", b"", original.text_hash, _NO_FACTS,
+                         pack_record(original.signature, _NO_FACTS))  # fmt: skip
         rows = []
         for m in members:
             relation = "original"

@@ -12,7 +12,7 @@ from conftest import SHARED
 
 from dedup_service import constants as c
 from dedup_service.candidate import Candidate
-from dedup_service.classify import Thresholds, screen, screen_numpy
+from dedup_service.classify import Thresholds, facts_agree, screen, screen_numpy
 from dedup_service.features import Facts, facts, facts_python
 from dedup_service.fingerprint import Fingerprinter
 from dedup_service.normalize import fold, normalize, split_lines, split_lines_python
@@ -155,3 +155,29 @@ def test_native_lines_match_python() -> None:
             texts += [json.loads(line)["text"] for _, line in zip(range(500), fh, strict=False)]
     for text in texts:
         assert split_lines(text) == split_lines_python(text, fold(text)), repr(text[:80])
+
+
+def test_native_facts_check_matches_python() -> None:
+    """On stories, their copies and look-alike templates: each pair both ways, with the
+    thresholds in use and stricter ones, agreeing and disagreeing pairs both seen."""
+    _native_or_skip()
+    from dedup_service import _fast
+
+    texts = [line for line in CASED if line]
+    path = SHARED / "data" / "reuters_dev.articles.jsonl"
+    if path.exists():
+        with path.open() as fh:
+            texts += [json.loads(line)["text"] for _, line in zip(range(80), fh, strict=False)]
+    rng = random.Random(9)
+    texts += ["\n".join(t.splitlines()[: rng.randrange(1, 6)]) for t in texts[:30]]
+    texts += [t.replace("1", "7").replace("The ", "Acme ") for t in texts[:30]]
+    fps = [FP(split_lines(t)) for t in texts if split_lines(t)]
+    seen = set()
+    for a in fps:
+        for b in fps:
+            small, large = (a, b) if a.signature.size <= b.signature.size else (b, a)
+            for threshold, nearly_all in ((0.6, 0.9), (0.9, 1.0), (0.3, 0.5)):
+                expected = facts_agree(small.facts, large.facts, threshold, nearly_all)
+                assert _fast.agree(a.record, b.record, threshold, nearly_all) == expected
+                seen.add(expected)
+    assert seen == {True, False}
