@@ -19,8 +19,8 @@ local CMD = ARGV[1]
 local TOK, LINE = 6, 8 -- bytes per posting token and per line key
 
 local function posting(prefix, tokens, i)
-  local t = string.sub(tokens, i * TOK + 1, i * TOK + TOK)
-  return prefix .. string.sub(t, 1, 2), string.sub(t, 3)
+  local at = i * TOK
+  return prefix .. string.sub(tokens, at + 1, at + 2), string.sub(tokens, at + 3, at + TOK)
 end
 
 local function ids_of(value)
@@ -60,36 +60,40 @@ end
 local function candidates(bands, anchors, skip, iid, s)
   local found, order, by_band = {}, {}, {}
   for m in pairs(skip) do found[m] = true end
+  -- postings are read where they are (gmatch), not copied into tables: this loop is most
+  -- of the script's own time
   for i = 0, #bands / TOK - 1 do
     local key, field = posting(P_BAND, bands, i)
     local value = redis.call('HGET', key, field)
-    for _, m in ipairs(ids_of(value)) do
-      if not found[m] then found[m] = true; by_band[m] = true; order[#order + 1] = m end
+    if value then
+      for m in string.gmatch(value, '[^,]+') do
+        if not found[m] then found[m] = true; by_band[m] = true; order[#order + 1] = m end
+      end
     end
     if iid then redis.call('HSET', key, field, value and (value .. ',' .. iid) or iid) end
   end
   local n_anchors = #anchors / TOK
   local need = math.min(s.min_shared, math.max(1, math.ceil(s.min_share * n_anchors)))
-  local shared, searched = {}, 0
+  local shared = {}
   for i = 0, n_anchors - 1 do
     local key, field = posting(P_ANCHOR, anchors, i)
     local value = redis.call('HGET', key, field)
-    local members = ids_of(value)
-    if #members <= s.max_post then
-      searched = searched + 1
-      for _, m in ipairs(members) do
+    local n_members = 0
+    if value then
+      for m in string.gmatch(value, '[^,]+') do
+        n_members = n_members + 1
         local k = (shared[m] or 0) + 1
         shared[m] = k
         if k == need and not found[m] then found[m] = true; order[#order + 1] = m end
       end
     end
-    if iid and #members < s.max_post then redis.call('HSET', key, field, value and (value .. ',' .. iid) or iid) end
+    if iid and n_members < s.max_post then redis.call('HSET', key, field, value and (value .. ',' .. iid) or iid) end
   end
   local rows, copyable = {}, 0
   for k = 1, math.min(#order, s.max_cand) do
     local m = order[k]
     local own = redis.call('HSTRLEN', P_DOC .. m, 'a') / TOK
-    local n_shared, smaller = shared[m] or 0, math.min(searched, own)
+    local n_shared, smaller = shared[m] or 0, math.min(n_anchors, own)
     if by_band[m] or n_shared >= s.min_share * smaller then
       local d = redis.call('HMGET', P_DOC .. m, 'x', 'c', 'r', 'm', 't')
       if d[1] then
@@ -101,7 +105,7 @@ local function candidates(bands, anchors, skip, iid, s)
       end
     end
   end
-  return {searched, rows, copyable}
+  return {n_anchors, rows, copyable}
 end
 
 -- Search settings from ARGV[k..k+4]: max candidates, min shared anchors, min share of
