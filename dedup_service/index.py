@@ -73,6 +73,14 @@ class Write:
 
 
 @dataclass(frozen=True, slots=True)
+class Encoded:
+    """Articles to write, as the arguments of their script call (see ``RedisIndex.encode``)."""
+
+    items: Sequence[Write]
+    args: list[Any]
+
+
+@dataclass(frozen=True, slots=True)
 class Finish:
     """The verdict to record for one indexed article: its copies, and its site's lines."""
 
@@ -197,24 +205,33 @@ class RedisIndex:
         """Write articles in order, UPSERT_CHUNK per script call (one round trip each), each
         returning its unverified candidates: query and insert in one step."""
         out: list[UpsertResult] = []
-        head = [repr(time.time()), c.SITE_LINES_KEPT, self.chrome_min_stories, *self._search]
         for start in range(0, len(items), c.UPSERT_CHUNK):
-            chunk = items[start : start + c.UPSERT_CHUNK]
-            args: list[Any] = []
-            for w in chunk:
-                fp = w.fingerprint
-                args += [
-                    w.article_id, fp.text_hash, tokens(fp.bands, self.shard_bits), tokens(fp.anchors, self.shard_bits),
-                    fp.record, orjson.dumps(w.meta),
-                    zlib.compress(fp.text.encode("utf-8"), 1),
-                    site_key(w.site) if w.site else "",
-                    b"".join(w.line_keys) if w.site else b"",
-                ]  # fmt: skip
-            replies = await self._call("upsert", *head, *args)
-            for w, (status, iid, cid, searched, rows, learnt, pending) in zip(chunk, replies, strict=True):
-                found = Found.from_reply(searched, rows)
-                out.append(UpsertResult(_text(status), _text(iid), _text(cid), found, _learnt(w.site, learnt),
-                                        bool(pending)))  # fmt: skip
+            out += await self.write(self.encode(items[start : start + c.UPSERT_CHUNK]))
+        return out
+
+    def encode(self, items: Sequence[Write]) -> Encoded:
+        """The script call that writes ``items`` (apart, so that a pipeline can prepare it
+        while Redis runs the previous one)."""
+        args: list[Any] = ["upsert", repr(time.time()), c.SITE_LINES_KEPT, self.chrome_min_stories, *self._search]
+        for w in items:
+            fp = w.fingerprint
+            args += [
+                w.article_id, fp.text_hash, tokens(fp.bands, self.shard_bits), tokens(fp.anchors, self.shard_bits),
+                fp.record, orjson.dumps(w.meta),
+                zlib.compress(fp.text.encode("utf-8"), 1),
+                site_key(w.site) if w.site else "",
+                b"".join(w.line_keys) if w.site else b"",
+            ]  # fmt: skip
+        return Encoded(items, args)
+
+    async def write(self, encoded: Encoded) -> list[UpsertResult]:
+        """Run an ``encode``d write: one round trip."""
+        replies = await _guard(lambda: self._script(keys=self._keys, args=encoded.args))
+        out = []
+        for w, (status, iid, cid, searched, rows, learnt, pending) in zip(encoded.items, replies, strict=True):
+            found = Found.from_reply(searched, rows)
+            out.append(UpsertResult(_text(status), _text(iid), _text(cid), found, _learnt(w.site, learnt),
+                                    bool(pending)))  # fmt: skip
         return out
 
     async def query(self, fp: Fingerprint, exclude_id: str | None = None) -> Found:

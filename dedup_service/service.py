@@ -23,7 +23,7 @@ from .errors import DedupError, InvalidField, NotFound
 from .extract import extract_html
 from .features import Facts
 from .fingerprint import Fingerprint, Fingerprinter
-from .index import Finish, Found, RedisIndex, Stored, UpsertResult, Write
+from .index import Encoded, Finish, FinishResult, Found, RedisIndex, Stored, UpsertResult, Write
 from .models import Article, Match, Relation, Verdict, iso_timestamp
 from .normalize import Line, split_lines
 
@@ -46,7 +46,7 @@ class Written:
 
     article_id: str
     prep: Prepared
-    line_keys: list[bytes]
+    line_keys: Sequence[bytes]
     result: UpsertResult
     matches: list[Match] = field(default_factory=list)
 
@@ -208,32 +208,57 @@ class Deduplicator:
         error and does not stop the others. Each article is written and its candidates
         found in one step (one script call per UPSERT_CHUNK articles, so an article with no
         possible copy costs one round trip); the candidates are then verified here and the
-        copies linked by one more call for the whole batch. Until then an article with a
-        possible copy is marked pending, so a crash in between is repaired by the sweep.
-        Redis going away fails the batch (503): what was written stays, and re-sending is
-        safe for items with an ``id``."""
+        copies linked by one more call per chunk. Until then an article with a possible
+        copy is marked pending, so a crash in between is repaired by the sweep. Redis going
+        away fails the batch (503): what was written stays, and re-sending is safe for
+        items with an ``id``."""
         articles = [item for item in items if not isinstance(item, DedupError)]
         prepared: list[Prepared | DedupError] = []
-        written: list[Written] = []
+        verdicts: list[Verdict] = []
+        finishing: list[tuple[list[int], asyncio.Task[list[FinishResult]]]] = []
         # a pipeline over chunks: while Redis runs one chunk's script, this process
-        # prepares the next and verifies the previous; writes stay in order
+        # prepares the next and verifies the previous, whose verdicts Redis then records
+        # behind it; writes and verdicts stay in order
         writing: asyncio.Task[list[Written]] | None = None
         try:
             for start in range(0, len(articles), c.UPSERT_CHUNK):
                 chunk = await self._prepare_many(articles[start : start + c.UPSERT_CHUNK])
                 prepared += chunk
-                previous = await writing if writing is not None else []
                 ready = [p for p in chunk if not isinstance(p, DedupError)]
-                writing = asyncio.create_task(self._write(ready)) if ready else None
-                written += await self._verified(previous)
-            written += await self._verified(await writing if writing is not None else [])
+                encoded = self._encode(ready) if ready else None
+                previous = await writing if writing is not None else []
+                writing = asyncio.create_task(self._write(ready, encoded)) if encoded else None
+                await asyncio.sleep(0)  # the write leaves for Redis now, not after the verifying below
+                self._conclude(await self._verified(previous), limit, verdicts, finishing)
+            self._conclude(await self._verified(await writing if writing is not None else []), limit, verdicts,
+                           finishing)  # fmt: skip
+            for positions, task in finishing:
+                for pos, done in zip(positions, await task, strict=True):
+                    self.chrome.learn(done.learnt)
+                    if done.cluster_id is not None:
+                        verdicts[pos] = replace(verdicts[pos], cluster_id=done.cluster_id)
         finally:
-            if writing is not None and not writing.done():
-                writing.cancel()
-        verdicts: list[Verdict] = []
-        finishes: list[tuple[int, Finish]] = []
-        for i, w in enumerate(written):
-            await _yield_now_and_then(i)
+            unfinished: list[asyncio.Task[Any] | None] = [writing, *(task for _, task in finishing)]
+            for left in unfinished:
+                if left is not None and not left.done():
+                    left.cancel()  # the articles stay pending: the sweep records their verdicts
+        # put verdicts and errors back in the order of the items
+        done_verdicts = iter(verdicts)
+        per_article = iter(p if isinstance(p, DedupError) else next(done_verdicts) for p in prepared)
+        return [item if isinstance(item, DedupError) else next(per_article) for item in items]
+
+    def _conclude(
+        self,
+        written: list[Written],
+        limit: int,
+        verdicts: list[Verdict],
+        finishing: list[tuple[list[int], asyncio.Task[list[FinishResult]]]],
+    ) -> None:
+        """Append the verdicts of verified articles, and start the call that records those
+        with copies or a pending mark (their positions in ``verdicts`` go with it)."""
+        finishes: list[Finish] = []
+        positions: list[int] = []
+        for w in written:
             result, matches = w.result, w.matches
             verdicts.append(Verdict(w.article_id, overall_relation(matches), matches[:limit], result.cluster_id,
                                     result.status))  # fmt: skip
@@ -243,26 +268,24 @@ class Deduplicator:
                 # a line counts towards chrome once per story of the site, not once per copy
                 # (without a pending mark, the index has counted them already)
                 new_story = result.pending and site is not None and not any(c.meta.get("site") == site for c in copies)
-                finish = Finish(result.iid, [cand.iid for cand in copies], site if new_story else None, w.line_keys)
-                finishes.append((len(verdicts) - 1, finish))
-        for (pos, _), done in zip(finishes, await self.index.finish_many([f for _, f in finishes]), strict=True):
-            self.chrome.learn(done.learnt)
-            if done.cluster_id is not None:
-                verdicts[pos] = replace(verdicts[pos], cluster_id=done.cluster_id)
-        # put verdicts and errors back in the order of the items
-        done_verdicts = iter(verdicts)
-        per_article = iter(p if isinstance(p, DedupError) else next(done_verdicts) for p in prepared)
-        return [item if isinstance(item, DedupError) else next(per_article) for item in items]
+                finishes.append(Finish(result.iid, [cand.iid for cand in copies], site if new_story else None,
+                                       w.line_keys))  # fmt: skip
+                positions.append(len(verdicts) - 1)
+        if finishes:
+            finishing.append((positions, asyncio.create_task(self.index.finish_many(finishes))))
 
-    async def _write(self, ready: list[Prepared]) -> list[Written]:
-        """One script call: write the articles in order, each with its unverified candidates."""
-        ids = [p.article.id or uuid.uuid4().hex for p in ready]
-        line_keys = [_chrome_candidates(p.lines) for p in ready]
-        results = await self.index.upsert_many(
-            [Write(article_id, p.fingerprint, p.meta, p.article.site, keys)
-             for article_id, p, keys in zip(ids, ready, line_keys, strict=True)]
+    def _encode(self, ready: list[Prepared]) -> Encoded:
+        """The write of prepared articles, ready to send (ids drawn for those without one)."""
+        return self.index.encode(
+            [Write(p.article.id or uuid.uuid4().hex, p.fingerprint, p.meta, p.article.site, _chrome_candidates(p.lines))
+             for p in ready]
         )  # fmt: skip
-        return [Written(*parts) for parts in zip(ids, ready, line_keys, results, strict=True)]
+
+    async def _write(self, ready: list[Prepared], encoded: Encoded) -> list[Written]:
+        """One script call: write the articles in order, each with its unverified candidates."""
+        results = await self.index.write(encoded)
+        return [Written(w.article_id, p, w.line_keys, result)
+                for w, p, result in zip(encoded.items, ready, results, strict=True)]  # fmt: skip
 
     async def _verified(self, written: list[Written]) -> list[Written]:
         for w in written:
