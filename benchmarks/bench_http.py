@@ -6,10 +6,15 @@ between); a load client (aiohttp, in its own process) posts articles from the co
 p99 and errors. Then: two service processes on one Redis, the client spreading its 32
 connections over both; the floor (an aiohttp server that only parses the article and
 answers) at 32 connections; and batch ingest (``POST /v1/articles:batch``, --batch articles a
-request, one connection) in articles/s, with one and with two processes. Loopback only;
-everything stops by itself.
+request) in articles/s: one process with one connection and with two, two processes with
+one connection each. Loopback only; everything stops by itself.
 
-    python benchmarks/bench_http.py [--seconds 10] [--batch 500] [--json FILE]
+The stream is --articles long (default 30000), so that no run goes round it: every server
+sees the same kind of stream however fast it is (with a short corpus, a fast server would
+spend most of its run re-posting texts it has already indexed, under new ids, while the
+naive one sees each text once).
+
+    python benchmarks/bench_http.py [--seconds 10] [--articles 30000] [--batch 500] [--json FILE]
 """
 
 from __future__ import annotations
@@ -145,7 +150,7 @@ def _run(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--articles", type=int, default=3000)
+    parser.add_argument("--articles", type=int, default=30000)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--json")
     args = parser.parse_args()
@@ -170,6 +175,8 @@ def main() -> None:
                 (f"{FLOOR} @ 32", [sys.executable, str(HERE / "floor_service.py"), "{port}"], 1, "/v1/articles", 32, 0),
                 (f"{SERVICE}, 2 processes @ 32", service_cmd, 2, "/v1/articles", 32, 0),
                 (f"{SERVICE} batch of {args.batch}, 1 process @ 1", service_cmd, 1, "/v1/articles:batch", 1,
+                 args.batch),
+                (f"{SERVICE} batch of {args.batch}, 1 process @ 2", service_cmd, 1, "/v1/articles:batch", 2,
                  args.batch),
                 (f"{SERVICE} batch of {args.batch}, 2 processes @ 2", service_cmd, 2, "/v1/articles:batch", 2,
                  args.batch),

@@ -11,6 +11,8 @@ clusters; and per site a bounded sorted set counting how many stories carried ea
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
@@ -24,6 +26,7 @@ import redis.exceptions
 import xxhash
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.connection import Connection
 
 from . import constants as c
 from .candidate import Candidate, unpack_record
@@ -226,13 +229,13 @@ class RedisIndex:
 
     async def write(self, encoded: Encoded) -> list[UpsertResult]:
         """Run an ``encode``d write: one round trip."""
-        replies = await _guard(lambda: self._script(keys=self._keys, args=encoded.args))
-        out = []
-        for w, (status, iid, cid, searched, rows, learnt, pending) in zip(encoded.items, replies, strict=True):
-            found = Found.from_reply(searched, rows)
-            out.append(UpsertResult(_text(status), _text(iid), _text(cid), found, _learnt(w.site, learnt),
-                                    bool(pending)))  # fmt: skip
-        return out
+        return _upserted(encoded, await _guard(lambda: self._script(keys=self._keys, args=encoded.args)))
+
+    def stream(self, back_to_back: bool = True) -> WriteStream:
+        """Writes in order, each sent before the previous one's reply is read (see
+        ``WriteStream``); a chain of calls without ``back_to_back`` (for one or two writes,
+        not worth a connection of their own)."""
+        return WriteStream(self.redis if back_to_back else None, self._script.sha, self._keys, self.write)
 
     async def query(self, fp: Fingerprint, exclude_id: str | None = None) -> Found:
         """Candidates of a fingerprint (read-only), leaving out the given article id."""
@@ -376,6 +379,96 @@ class RedisIndex:
 
     async def ping(self) -> bool:
         return bool(await _guard(self.redis.ping))
+
+
+def _upserted(encoded: Encoded, replies: Sequence[Any]) -> list[UpsertResult]:
+    out = []
+    for w, (status, iid, cid, searched, rows, learnt, pending) in zip(encoded.items, replies, strict=True):
+        found = Found.from_reply(searched, rows)
+        out.append(UpsertResult(_text(status), _text(iid), _text(cid), found, _learnt(w.site, learnt),
+                                bool(pending)))  # fmt: skip
+    return out
+
+
+class WriteStream:
+    """Writes sent back to back on a connection of their own, so that Redis runs the next
+    one while this process reads and verifies the previous one's candidates (which a
+    round trip per write would leave Redis idle for). One connection keeps them in the
+    order sent: Redis runs a connection's commands one after another and replies in that
+    order. The script is loaded when the stream opens, so no write in flight can meet an
+    empty script cache unless Redis loses it meanwhile (then the batch fails, 503).
+
+    On Redis Cluster, whose client lends no connection of its own, each write is sent
+    when the previous one has returned (an ordered chain of calls).
+    """
+
+    def __init__(
+        self,
+        redis: Redis | RedisCluster | None,
+        sha: str,
+        keys: list[str],
+        write: Callable[[Encoded], Awaitable[list[UpsertResult]]],
+    ) -> None:
+        self._redis, self._sha, self._keys, self._write = redis, sha, keys, write
+        self._sent: collections.deque[Encoded] = collections.deque()
+        self._conn: Connection | None = None
+        self._chain: collections.deque[asyncio.Task[list[UpsertResult]]] = collections.deque()
+
+    async def __aenter__(self) -> WriteStream:
+        redis = self._redis
+        if isinstance(redis, Redis):
+            conn = await _guard(redis.connection_pool.get_connection)
+            self._conn = conn
+            try:
+                await _guard(lambda: conn.send_command("SCRIPT", "LOAD", _SCRIPT))
+                await _guard(conn.read_response)
+            except BaseException:
+                await self._close(clean=False)
+                raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for task in self._chain:  # writes of a batch that failed: not sent, or failed already
+            if task.done() and not task.cancelled():
+                task.exception()  # reported through the batch's own failure
+            task.cancel()
+        await self._close(clean=not self._sent)
+
+    async def _close(self, clean: bool) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            if not clean:  # replies still on their way: the connection cannot be reused
+                await conn.disconnect(nowait=True)
+            assert isinstance(self._redis, Redis)
+            await self._redis.connection_pool.release(conn)
+
+    async def send(self, encoded: Encoded) -> None:
+        conn = self._conn
+        if conn is None:
+            previous = self._chain[-1] if self._chain else None
+            self._chain.append(asyncio.create_task(self._after(previous, encoded)))
+            return
+        args = ["EVALSHA", self._sha, len(self._keys), *self._keys, *encoded.args]
+        await _guard(lambda: conn.send_command(*args, check_health=False))
+        self._sent.append(encoded)
+
+    async def _after(self, previous: asyncio.Task[list[UpsertResult]] | None, encoded: Encoded) -> list[UpsertResult]:
+        if previous is not None:
+            await previous  # a write after a failed one is not made
+        return await self._write(encoded)
+
+    async def receive(self) -> list[UpsertResult]:
+        """The results of the oldest write not yet received."""
+        conn = self._conn
+        if conn is None:
+            return await self._chain.popleft()
+        encoded = self._sent[0]
+        try:
+            reply = await _guard(conn.read_response)
+        except redis.exceptions.NoScriptError as exc:
+            raise IndexUnavailable("Redis lost its script cache during a batch; send the batch again") from exc
+        self._sent.popleft()
+        return _upserted(encoded, reply)
 
 
 async def _guard(call: Callable[[], Awaitable[T]]) -> T:

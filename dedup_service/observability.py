@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextvars
 import logging
 import re
@@ -42,10 +43,16 @@ class Metrics:
         self.index_size = Gauge("dedup_index_articles", "articles in the index", registry=r)
 
     def observe(self, verdicts: Iterable[Verdict]) -> None:
+        statuses: collections.Counter[str] = collections.Counter()
+        relations: collections.Counter[str] = collections.Counter()
         for v in verdicts:
-            self.indexed.labels(v.status).inc()
-            for m in v.matches:
-                self.matches.labels(m.relation.value).inc()
+            statuses[v.status] += 1
+            relations.update(m.relation.value for m in v.matches)
+        # one increment per label, not one per match: a verdict can carry dozens
+        for status, n in statuses.items():
+            self.indexed.labels(status).inc(n)
+        for relation, n in relations.items():
+            self.matches.labels(relation).inc(n)
 
     def exposition(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import math
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -42,13 +43,13 @@ class Prepared:
 @dataclass(frozen=True, slots=True)
 class Written:
     """A prepared article as the index took it: its id, its line keys (chrome candidates),
-    and what the write returned; ``matches`` once its candidates are verified."""
+    what the write returned, and its verified matches."""
 
     article_id: str
     prep: Prepared
     line_keys: Sequence[bytes]
     result: UpsertResult
-    matches: list[Match] = field(default_factory=list)
+    matches: list[Match]
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,32 +217,46 @@ class Deduplicator:
         prepared: list[Prepared | DedupError] = []
         verdicts: list[Verdict] = []
         finishing: list[tuple[list[int], asyncio.Task[list[FinishResult]]]] = []
-        # a pipeline over chunks: while Redis runs one chunk's script, this process
-        # prepares the next and verifies the previous, whose verdicts Redis then records
-        # behind it; writes and verdicts stay in order
-        writing: asyncio.Task[list[Written]] | None = None
+        # a pipeline over chunks: Redis runs one chunk's script with the next one queued
+        # behind it, while this process prepares the chunk after and verifies the one
+        # before (a verification that must fetch texts waits for them in a task of its
+        # own, not holding up the pipeline); verdicts are concluded in order, and Redis
+        # records them behind the writes
+        sent: collections.deque[tuple[list[Prepared], Encoded]] = collections.deque()
+        verifying: collections.deque[asyncio.Task[list[Written]]] = collections.deque()
+
+        async def conclude(at_least: int) -> None:
+            while len(verifying) > at_least or (verifying and verifying[0].done()):
+                self._conclude(await verifying.popleft(), limit, verdicts, finishing)
+
+        async def receive() -> None:
+            ready, encoded = sent.popleft()
+            verifying.append(asyncio.create_task(self._verified(ready, encoded, await stream.receive())))
+
         try:
-            for start in range(0, len(articles), c.UPSERT_CHUNK):
-                chunk = await self._prepare_many(articles[start : start + c.UPSERT_CHUNK])
-                prepared += chunk
-                ready = [p for p in chunk if not isinstance(p, DedupError)]
-                encoded = self._encode(ready) if ready else None
-                previous = await writing if writing is not None else []
-                writing = asyncio.create_task(self._write(ready, encoded)) if encoded else None
-                await asyncio.sleep(0)  # the write leaves for Redis now, not after the verifying below
-                self._conclude(await self._verified(previous), limit, verdicts, finishing)
-            self._conclude(await self._verified(await writing if writing is not None else []), limit, verdicts,
-                           finishing)  # fmt: skip
+            async with self.index.stream(back_to_back=len(articles) > c.UPSERT_CHUNK) as stream:
+                for start in range(0, len(articles), c.UPSERT_CHUNK):
+                    chunk = await self._prepare_many(articles[start : start + c.UPSERT_CHUNK])
+                    prepared += chunk
+                    if ready := [p for p in chunk if not isinstance(p, DedupError)]:
+                        encoded = self._encode(ready)
+                        await stream.send(encoded)
+                        sent.append((ready, encoded))
+                    if len(sent) > 1:
+                        await receive()
+                    await conclude(at_least=1)
+                while sent:
+                    await receive()
+            await conclude(at_least=0)
             for positions, task in finishing:
                 for pos, done in zip(positions, await task, strict=True):
                     self.chrome.learn(done.learnt)
                     if done.cluster_id is not None:
                         verdicts[pos] = replace(verdicts[pos], cluster_id=done.cluster_id)
         finally:
-            unfinished: list[asyncio.Task[Any] | None] = [writing, *(task for _, task in finishing)]
+            unfinished: list[asyncio.Task[Any]] = [*verifying, *(task for _, task in finishing)]
             for left in unfinished:
-                if left is not None and not left.done():
-                    left.cancel()  # the articles stay pending: the sweep records their verdicts
+                left.cancel()  # when unfinished: the articles stay pending, and the sweep records their verdicts
         # put verdicts and errors back in the order of the items
         done_verdicts = iter(verdicts)
         per_article = iter(p if isinstance(p, DedupError) else next(done_verdicts) for p in prepared)
@@ -281,17 +296,13 @@ class Deduplicator:
              for p in ready]
         )  # fmt: skip
 
-    async def _write(self, ready: list[Prepared], encoded: Encoded) -> list[Written]:
-        """One script call: write the articles in order, each with its unverified candidates."""
-        results = await self.index.write(encoded)
-        return [Written(w.article_id, p, w.line_keys, result)
-                for w, p, result in zip(encoded.items, ready, results, strict=True)]  # fmt: skip
-
-    async def _verified(self, written: list[Written]) -> list[Written]:
-        for w in written:
-            self.chrome.learn(w.result.learnt)
-        verified = await self._verify_all([(w.prep.fingerprint, w.result.found) for w in written])
-        return [replace(w, matches=matches) for w, matches in zip(written, verified, strict=True)]
+    async def _verified(self, ready: list[Prepared], encoded: Encoded, results: list[UpsertResult]) -> list[Written]:
+        """Written articles with their candidates verified."""
+        for result in results:
+            self.chrome.learn(result.learnt)
+        verified = await self._verify_all([(p.fingerprint, r.found) for p, r in zip(ready, results, strict=True)])
+        return [Written(w.article_id, p, w.line_keys, r, matches)
+                for w, p, r, matches in zip(encoded.items, ready, results, verified, strict=True)]  # fmt: skip
 
     async def check(self, article: Article, limit: int = c.DEFAULT_MATCH_LIMIT) -> Verdict:
         prep = await self._prepare(article)

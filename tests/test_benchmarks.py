@@ -45,8 +45,9 @@ def test_index_benchmark_reports_speed_memory_and_latency(tmp_path: Path) -> Non
 
 def test_http_benchmark_reports_both_servers(tmp_path: Path) -> None:
     res = _run("bench_http.py", "--seconds", "0.5", "--articles", "30", "--batch", "5", out=tmp_path / "h.json")
-    assert len(res) == 10
+    assert len(res) == 11
     assert {"dedup-service, 2 processes @ 32", "dedup-service batch of 5, 1 process @ 1",
+            "dedup-service batch of 5, 1 process @ 2",
             "aiohttp floor (parse the article, answer) @ 32"} <= set(res)  # fmt: skip
     for key, r in res.items():
         assert r["requests"] > 0 and r["errors"] == 0, key

@@ -203,6 +203,7 @@ def test_killing_the_service_mid_batch_leaves_a_consistent_index(
     try:
         if backend == "single":  # the restarted service's embedded Redis, on a new socket
             url = (data_dir / "redis.url").read_text().strip()
+            r.close()
             r = redis.Redis.from_url(url)
         assert _index_violations(r, prefix) == []
         settings = Settings(redis_url=url, redis_cluster=backend == "cluster", key_prefix=prefix)

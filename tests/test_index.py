@@ -12,9 +12,9 @@ import redis.asyncio
 
 from dedup_service import Settings
 from dedup_service.app import open_service
-from dedup_service.errors import ConfigError
+from dedup_service.errors import ConfigError, IndexUnavailable
 from dedup_service.fingerprint import Fingerprint, Fingerprinter
-from dedup_service.index import RedisIndex
+from dedup_service.index import RedisIndex, Write
 from dedup_service.models import Article
 from dedup_service.normalize import split_lines
 
@@ -201,3 +201,48 @@ async def test_a_full_anchor_posting_stops_growing_and_still_leads_to_its_first_
             await index.upsert(f"a{n}", FP(passage + " " + " ".join(f"own{n}x{j}" for j in range(300))), {})
         found = await index.query(FP(passage))
     assert sorted(c.id for c in found.candidates) == ["a0", "a1", "a2"]  # a3 came after the posting was full
+
+
+@pytest.fixture(params=["single", "cluster"])
+async def any_index(request: pytest.FixtureRequest, redis_url: str, key_prefix: str) -> AsyncIterator[RedisIndex]:
+    client: redis.asyncio.Redis | redis.asyncio.RedisCluster
+    if request.param == "cluster":
+        client = redis.asyncio.RedisCluster.from_url(request.getfixturevalue("cluster_url"))
+    else:
+        client = redis.asyncio.Redis.from_url(redis_url)
+    index = RedisIndex(client, key_prefix, max_candidates=100)
+    yield index
+    if request.param == "cluster":
+        await index.drop()
+    await client.aclose()
+
+
+@pytest.mark.parametrize("back_to_back", [True, False])
+async def test_a_write_stream_runs_writes_in_the_order_sent(any_index: RedisIndex, back_to_back: bool) -> None:
+    """All three writes leave before any reply is read; each sees the ones sent before it."""
+    fp = FP(STORY)
+    async with any_index.stream(back_to_back) as stream:
+        for name in "abc":
+            await stream.send(any_index.encode([Write(name, fp, {})]))
+        found = [[cand.id for cand in (await stream.receive())[0].found.candidates] for _ in "abc"]
+    assert found == [[], ["a"], ["a", "b"]]
+
+
+async def test_a_write_stream_left_early_drops_its_connection_not_its_writes(index: RedisIndex) -> None:
+    fp = FP(STORY)
+    async with index.stream() as stream:
+        for name in "ab":
+            await stream.send(index.encode([Write(name, fp, {})]))
+        assert (await stream.receive())[0].iid == "1"
+    # b's reply was never read: the next calls must not see it, and b was written all the same
+    for _ in range(3):
+        assert await ids(index, fp) == ["a", "b"]
+
+
+async def test_a_write_stream_fails_with_503_when_redis_loses_its_scripts(index: RedisIndex) -> None:
+    async with index.stream() as stream:
+        await index.redis.script_flush()
+        await stream.send(index.encode([Write("a", FP(STORY), {})]))
+        with pytest.raises(IndexUnavailable, match="script cache"):
+            await stream.receive()
+    assert (await index.upsert("b", FP(STORY), {})).status == "created"  # the next call loads it again
