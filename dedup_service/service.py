@@ -217,11 +217,11 @@ class Deduplicator:
         prepared: list[Prepared | DedupError] = []
         verdicts: list[Verdict] = []
         finishing: list[tuple[list[int], asyncio.Task[list[FinishResult]]]] = []
-        # a pipeline over chunks: Redis runs one chunk's script with the next one queued
-        # behind it, while this process prepares the chunk after and verifies the one
-        # before (a verification that must fetch texts waits for them in a task of its
-        # own, not holding up the pipeline); verdicts are concluded in order, and Redis
-        # records them behind the writes
+        # a pipeline over chunks: Redis runs one chunk's script with the next ones queued
+        # behind it (BATCH_WRITES_AHEAD), while this process prepares the chunk after and
+        # verifies the one before (a verification that must fetch texts waits for them in a
+        # task of its own, not holding up the pipeline); verdicts are concluded in order,
+        # and Redis records them behind the writes
         sent: collections.deque[tuple[list[Prepared], Encoded]] = collections.deque()
         verifying: collections.deque[asyncio.Task[list[Written]]] = collections.deque()
 
@@ -242,7 +242,7 @@ class Deduplicator:
                         encoded = self._encode(ready)
                         await stream.send(encoded)
                         sent.append((ready, encoded))
-                    if len(sent) > 1:
+                    if len(sent) > c.BATCH_WRITES_AHEAD:
                         await receive()
                     await conclude(at_least=1)
                 while sent:
