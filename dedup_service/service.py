@@ -254,9 +254,13 @@ class Deduplicator:
                     if done.cluster_id is not None:
                         verdicts[pos] = replace(verdicts[pos], cluster_id=done.cluster_id)
         finally:
-            unfinished: list[asyncio.Task[Any]] = [*verifying, *(task for _, task in finishing)]
-            for left in unfinished:
-                left.cancel()  # when unfinished: the articles stay pending, and the sweep records their verdicts
+            # when the batch fails: the articles stay pending, and the sweep records their verdicts
+            left: list[asyncio.Task[Any]] = [*verifying, *(task for _, task in finishing)]
+            for task in left:
+                if not task.done():
+                    task.cancel()
+                elif not task.cancelled():
+                    task.exception()  # reported through the batch's own failure, not logged again
         # put verdicts and errors back in the order of the items
         done_verdicts = iter(verdicts)
         per_article = iter(p if isinstance(p, DedupError) else next(done_verdicts) for p in prepared)

@@ -39,6 +39,8 @@ async def test_redis_outage_gives_503_and_recovers(tmp_path: Path) -> None:
             ("POST", "/v1/check", {"text": TEXT}),
             ("GET", "/v1/articles/kept", None),
             ("GET", "/readyz", None),
+            # more than one chunk: the writes would go back to back on a connection of their own
+            ("POST", "/v1/articles:batch", [{"text": f"{TEXT} {i}"} for i in range(120)]),
         ]
         for method, path, body in calls:
             resp = await client.request(method, path, json=body)
@@ -51,6 +53,8 @@ async def test_redis_outage_gives_503_and_recovers(tmp_path: Path) -> None:
             assert (await client.get("/readyz")).status == 200
             resp = await client.post("/v1/check", json={"text": TEXT})
             assert [m["id"] for m in (await resp.json())["matches"]] == ["kept"]
+            resp = await client.post("/v1/articles:batch", json=[{"text": f"{TEXT} {i}"} for i in range(120)])
+            assert [r["status"] for r in (await resp.json())["results"]] == [201] * 120
         finally:
             server.stop()
 
@@ -101,3 +105,40 @@ async def test_cluster_outage_gives_503_and_recovers(tmp_path: Path) -> None:
             assert resp.status == 200 and [m["id"] for m in (await resp.json())["matches"]] == ["kept"]
     finally:
         cluster.stop()
+
+
+async def test_redis_going_away_mid_batch_gives_503_and_the_batch_can_be_sent_again(tmp_path: Path) -> None:
+    """Redis stops while a batch's writes are in flight back to back: the batch answers
+    503, not a stack trace or a hang; sent again when Redis is back, every article is
+    there once, in its story's cluster."""
+    import redis.asyncio
+
+    server = EmbeddedRedis(tmp_path / "redis")
+    url = server.start()
+    stories = [" ".join(f"s{k}w{i}" for i in range(150)) for k in range(10)]
+    batch = [{"id": f"a{i}", "text": stories[i % 10] + f" copy {i}"} for i in range(1000)]
+    settings = Settings(redis_url=url, redis_timeout=1.0)
+    try:
+        async with TestClient(TestServer(create_app(settings))) as client, redis.asyncio.Redis.from_url(url) as r:
+            posting = asyncio.create_task(client.post("/v1/articles:batch", json=batch))
+            while await r.hlen("{dedup}:ids") < 100 and not posting.done():
+                await asyncio.sleep(0.002)
+            server.stop()
+            resp = await posting
+            assert resp.status == 503, await resp.text()
+            assert (await resp.json())["error"]["code"] == "index_unavailable"
+            assert server.start() == url
+            resp = await client.post("/v1/articles:batch", json=batch)
+            assert resp.status == 200
+            results = (await resp.json())["results"]
+            assert {r["status"] for r in results} <= {200, 201} and len(results) == 1000
+            assert await r.hlen("{dedup}:ids") == 1000
+            assert await r.zcard("{dedup}:p") == 0  # no verdict left pending for the sweep
+            iids = await r.hmget("{dedup}:ids", [f"a{i}" for i in range(1000)])
+            async with r.pipeline(transaction=False) as pipe:
+                for iid in iids:
+                    pipe.hget(f"{{dedup}}:d:{iid.decode()}", "c")
+                clusters = await pipe.execute()
+            assert len(set(clusters)) == 10 and all(clusters[i] == clusters[i % 10] for i in range(1000))
+    finally:
+        server.stop()

@@ -226,7 +226,8 @@ if CMD == 'upsert' then
   -- ones. Returns per article {status, internal id, cluster id, anchors searched,
   -- candidate rows, chrome lines learnt, pending}. An article with a candidate that could
   -- be a copy is marked pending until 'finish' records its verdict (the sweep redoes it
-  -- after a crash); one without is a new story, and its site's lines are counted here.
+  -- after a crash, and so does the caller when the same article is sent again); one
+  -- without is a new story, and its site's lines are counted here.
   local now, cap, chrome, search = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), search_args(5)
   local out = {}
   for k = 10, #ARGV, 9 do
@@ -246,7 +247,11 @@ if CMD == 'upsert' then
       redis.call('SADD', P_CL .. cid, iid)
     end
     local learnt, pending = {}, 0
-    if status ~= 'unchanged' then
+    if status == 'unchanged' then
+      -- sent again before its verdict was recorded (the service stopped, or Redis did,
+      -- in between): the caller records it now rather than the sweep later
+      if redis.call('ZSCORE', PENDING, ext) then pending = 1 end
+    else
       if found[3] == 1 then
         redis.call('ZADD', PENDING, now, ext)
         pending = 1
