@@ -1,6 +1,8 @@
-/* Native core of the fingerprint: the same results as the numpy path in shingle.py,
- * minhash.py and fingerprint.py (tests compare them bit for bit), without a Python object
- * per word. Optional: without a C compiler the package falls back to that path.
+/* Native core of the hot path, each function giving the same results as the Python or
+ * numpy code it stands in for (tests/test_fingerprint.py compares them), without a Python
+ * object per word or per candidate: core (below) for the fingerprint, lines, facts,
+ * screen and agree (each described above its definition). Optional: without a C
+ * compiler the package falls back to the Python code.
  *
  * core(text, seed, k, anchor_k, anchor_mod, max_anchors, a, b)
  *   text: normalized text; words are what the regex \w+(?:['.,]\w+)* finds in it, \w
@@ -62,6 +64,18 @@ static inline int word_at(const unsigned char *s, Py_ssize_t n, Py_ssize_t i) {
     if (i >= n) return 0;
     Py_ssize_t j = i;
     return is_word(decode(s, &j));
+}
+
+/* The end of a token whose first word character ends at byte `end`: more word characters,
+ * and single separator bytes (those in `seps`) between two of them. */
+static Py_ssize_t token_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t end, const char *seps) {
+    while (end < n) {
+        Py_ssize_t j = end;
+        if (is_word(decode(s, &j))) { end = j; continue; }
+        if (s[end] != 0 && strchr(seps, s[end]) != NULL && word_at(s, n, end + 1)) { end += 1; continue; }
+        break;
+    }
+    return end;
 }
 
 static int cmp_u64(const void *x, const void *y) {
@@ -136,14 +150,7 @@ static PyObject *core(PyObject *self, PyObject *args) {
     while (i < n) {
         Py_ssize_t start = i;
         if (!is_word(decode(s, &i))) continue;
-        Py_ssize_t end = i;
-        while (end < n) {
-            Py_ssize_t j = end;
-            if (is_word(decode(s, &j))) { end = j; continue; }
-            unsigned char c = s[end];
-            if ((c == '\'' || c == '.' || c == ',') && word_at(s, n, end + 1)) { end += 1; continue; }
-            break;
-        }
+        Py_ssize_t end = token_end(s, n, i, "'.,");
         if (n_words > 0) XXH3_128bits_update(&joined, " ", 1);
         XXH3_128bits_update(&joined, s + start, (size_t)(end - start));
         words[n_words++] = XXH3_64bits_withSeed(s + start, (size_t)(end - start), (XXH64_hash_t)seed);
@@ -216,7 +223,7 @@ done:
  * stopwords (a frozenset of bytes), when the share of such capitalized words lies in
  * [cased_low, cased_high]. Hashes are xxh32 (seed 0) of UTF-8. Case mappings of ASCII
  * words are done here; other words go through Python's own str methods.
- * returns (figures: uint32 LE bytes, names: uint32 LE bytes, vocabulary: uint16 LE bytes)
+ * returns (figures: uint32 bytes, names: uint32 bytes, vocabulary: uint16 bytes), native byte order
  */
 
 typedef struct {
@@ -263,8 +270,6 @@ static int cmp_u16(const void *x, const void *y) {
     uint16_t a = *(const uint16_t *)x, b = *(const uint16_t *)y;
     return (a > b) - (a < b);
 }
-
-static inline int token_sep(unsigned char c) { return c == '\'' || c == '.' || c == ',' || c == '/' || c == '-'; }
 
 /* A Python str method applied to the token, as UTF-8 (a new reference to keep alive). */
 static PyObject *str_method(const unsigned char *s, const Token *t, const char *name, const char **out,
@@ -361,13 +366,7 @@ static PyObject *facts(PyObject *self, PyObject *args) {
     while (i < n) {
         Py_ssize_t start = i;
         if (!is_word(decode(s, &i))) continue;
-        Py_ssize_t end = i;
-        while (end < n) {
-            Py_ssize_t j = end;
-            if (is_word(decode(s, &j))) { end = j; continue; }
-            if (token_sep(s[end]) && word_at(s, n, end + 1)) { end += 1; continue; }
-            break;
-        }
+        Py_ssize_t end = token_end(s, n, i, "'.,/-");
         i = end;
         uint64_t h = XXH3_64bits(s + start, (size_t)(end - start));
         if (token_find(s, tokens, table, bits, (const char *)s + start, end - start, h) >= 0) continue;

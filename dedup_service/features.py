@@ -66,7 +66,7 @@ class Facts:
 
 def facts(lines: list[Line]) -> Facts:
     """Figures, names and vocabulary of the lines as written (see ``facts_python``): native
-    when built, the two agree value for value (tests/test_features.py)."""
+    when built, the two agree value for value (tests/test_fingerprint.py)."""
     text = "\n".join(line.text for line in lines)
     if _native_facts is None:
         return facts_python(text)

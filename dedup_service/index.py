@@ -34,6 +34,7 @@ from .constants import key_layout
 from .errors import ConfigError, IndexUnavailable
 from .fingerprint import Fingerprint
 from .minhash import Signature
+from .tasks import abandon
 
 _SCRIPT = resources.files(__package__).joinpath("lua/index.lua").read_text(encoding="utf-8")
 _ROW = 8  # fields per candidate row returned by the script
@@ -428,10 +429,7 @@ class WriteStream:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        for task in self._chain:  # writes of a batch that failed: not sent, or failed already
-            if task.done() and not task.cancelled():
-                task.exception()  # reported through the batch's own failure
-            task.cancel()
+        abandon(self._chain)  # writes of a batch that failed: not sent, or failed already
         await self._close(clean=not self._sent)
 
     async def _close(self, clean: bool) -> None:

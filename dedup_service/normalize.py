@@ -65,8 +65,8 @@ def split_lines_python(text: str, folded: str) -> list[Line]:
     seen: set[str] = set()
     lines = []
     h = xxhash.xxh3_64_digest
-    for raw, fold in zip(raw_lines, folded_lines, strict=True):
-        norm = " ".join(fold.split())
+    for raw, folded_line in zip(raw_lines, folded_lines, strict=True):
+        norm = " ".join(folded_line.split())
         if norm in seen or not _WORD.search(norm):
             continue
         seen.add(norm)

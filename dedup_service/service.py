@@ -27,6 +27,7 @@ from .fingerprint import Fingerprint, Fingerprinter
 from .index import Encoded, Finish, FinishResult, Found, RedisIndex, Stored, UpsertResult, Write
 from .models import Article, Match, Relation, Verdict, iso_timestamp
 from .normalize import Line, split_lines
+from .tasks import abandon
 
 _NONE = np.empty(0, dtype=np.uint32)
 _NO_FACTS = Facts(_NONE, _NONE, np.empty(0, dtype=np.uint16))
@@ -42,12 +43,11 @@ class Prepared:
 
 @dataclass(frozen=True, slots=True)
 class Written:
-    """A prepared article as the index took it: its id, its line keys (chrome candidates),
-    what the write returned, and its verified matches."""
+    """A prepared article as the index took it: the write (its id, its chrome-candidate
+    line keys), what the write returned, and its verified matches."""
 
-    article_id: str
+    write: Write
     prep: Prepared
-    line_keys: Sequence[bytes]
     result: UpsertResult
     matches: list[Match]
 
@@ -255,12 +255,7 @@ class Deduplicator:
                         verdicts[pos] = replace(verdicts[pos], cluster_id=done.cluster_id)
         finally:
             # when the batch fails: the articles stay pending, and the sweep records their verdicts
-            left: list[asyncio.Task[Any]] = [*verifying, *(task for _, task in finishing)]
-            for task in left:
-                if not task.done():
-                    task.cancel()
-                elif not task.cancelled():
-                    task.exception()  # reported through the batch's own failure, not logged again
+            abandon([*verifying, *(task for _, task in finishing)])
         # put verdicts and errors back in the order of the items
         done_verdicts = iter(verdicts)
         per_article = iter(p if isinstance(p, DedupError) else next(done_verdicts) for p in prepared)
@@ -279,7 +274,7 @@ class Deduplicator:
         positions: list[int] = []
         for w in written:
             result, matches = w.result, w.matches
-            verdicts.append(Verdict(w.article_id, overall_relation(matches), matches[:limit], result.cluster_id,
+            verdicts.append(Verdict(w.write.article_id, overall_relation(matches), matches[:limit], result.cluster_id,
                                     result.status))  # fmt: skip
             copies = _copies_of(matches, result.found)
             if result.pending or (copies and result.status != "unchanged"):
@@ -288,7 +283,7 @@ class Deduplicator:
                 # (without a pending mark, the index has counted them already)
                 new_story = result.pending and site is not None and not any(c.meta.get("site") == site for c in copies)
                 finishes.append(Finish(result.iid, [cand.iid for cand in copies], site if new_story else None,
-                                       w.line_keys))  # fmt: skip
+                                       w.write.line_keys))  # fmt: skip
                 positions.append(len(verdicts) - 1)
         if finishes:
             finishing.append((positions, asyncio.create_task(self.index.finish_many(finishes))))
@@ -305,8 +300,7 @@ class Deduplicator:
         for result in results:
             self.chrome.learn(result.learnt)
         verified = await self._verify_all([(p.fingerprint, r.found) for p, r in zip(ready, results, strict=True)])
-        return [Written(w.article_id, p, w.line_keys, r, matches)
-                for w, p, r, matches in zip(encoded.items, ready, results, verified, strict=True)]  # fmt: skip
+        return [Written(*parts) for parts in zip(encoded.items, ready, results, verified, strict=True)]
 
     async def check(self, article: Article, limit: int = c.DEFAULT_MATCH_LIMIT) -> Verdict:
         prep = await self._prepare(article)

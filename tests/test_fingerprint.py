@@ -33,6 +33,15 @@ TRICKY = [
 ]
 
 
+def _dev_texts(n: int) -> list[str]:
+    """The first ``n`` texts of the evaluation data, or none when it is absent."""
+    path = SHARED / "data" / "reuters_dev.articles.jsonl"
+    if not path.exists():
+        return []
+    with path.open() as fh:
+        return [json.loads(line)["text"] for _, line in zip(range(n), fh, strict=False)]
+
+
 def _native_or_skip() -> None:
     if not FP.native:
         if os.environ.get("CI") == "true":
@@ -49,11 +58,7 @@ def test_native_core_matches_numpy_on_tricky_text(text: str) -> None:
 
 def test_native_core_matches_numpy_on_real_and_random_text() -> None:
     _native_or_skip()
-    texts = []
-    path = SHARED / "data" / "reuters_dev.articles.jsonl"
-    if path.exists():
-        with path.open() as fh:
-            texts = [json.loads(line)["text"] for _, line in zip(range(500), fh, strict=False)]
+    texts = _dev_texts(500)
     rng = random.Random(5)
     alphabet = "abc xyz.,'_-1234 ÄÖü日本\u0301\n"
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 400))) for _ in range(500)]
@@ -98,11 +103,7 @@ def test_native_facts_match_python_on_tricky_text(text: str) -> None:
 
 def test_native_facts_match_python_on_real_and_random_text() -> None:
     _native_or_skip()
-    texts = []
-    path = SHARED / "data" / "reuters_dev.articles.jsonl"
-    if path.exists():
-        with path.open() as fh:
-            texts = [json.loads(line)["text"] for _, line in zip(range(2000), fh, strict=False)]
+    texts = _dev_texts(2000)
     rng = random.Random(7)
     words = "Ten ten The the Phillips phillips OPEC U.S. 50-mln-dlr 6-1/4 İ ǅ Straße straße ٣ ½ said SAID a-b".split()
     alphabet = "aZ .,'/-_19ÄÖüß日\u0301\n"
@@ -119,10 +120,7 @@ def test_native_screening_matches_numpy() -> None:
     unrelated texts (a query against every other text, with anchors really shared)."""
     _native_or_skip()
     texts = [line for line in CASED if line] + TRICKY[:9]
-    path = SHARED / "data" / "reuters_dev.articles.jsonl"
-    if path.exists():
-        with path.open() as fh:
-            texts += [json.loads(line)["text"] for _, line in zip(range(60), fh, strict=False)]
+    texts += _dev_texts(60)
     rng = random.Random(3)
     texts += ["\n".join(t.splitlines()[: rng.randrange(1, 8)]) + " Editors added this." for t in texts[:40]]
     fps = [FP(split_lines(t)) for t in texts if split_lines(t)]
@@ -149,10 +147,7 @@ def test_native_lines_match_python() -> None:
     rng = random.Random(11)
     alphabet = "ab C.'\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\u2028\u2029\u00a0\u3000\t½\ufb01\u2163"
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(40))) for _ in range(3000)]
-    path = SHARED / "data" / "reuters_dev.articles.jsonl"
-    if path.exists():
-        with path.open() as fh:
-            texts += [json.loads(line)["text"] for _, line in zip(range(500), fh, strict=False)]
+    texts += _dev_texts(500)
     for text in texts:
         assert split_lines(text) == split_lines_python(text, fold(text)), repr(text[:80])
 
@@ -164,10 +159,7 @@ def test_native_facts_check_matches_python() -> None:
     from dedup_service import _fast
 
     texts = [line for line in CASED if line]
-    path = SHARED / "data" / "reuters_dev.articles.jsonl"
-    if path.exists():
-        with path.open() as fh:
-            texts += [json.loads(line)["text"] for _, line in zip(range(80), fh, strict=False)]
+    texts += _dev_texts(80)
     rng = random.Random(9)
     texts += ["\n".join(t.splitlines()[: rng.randrange(1, 6)]) for t in texts[:30]]
     texts += [t.replace("1", "7").replace("The ", "Acme ") for t in texts[:30]]

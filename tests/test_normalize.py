@@ -1,4 +1,4 @@
-from dedup_service.normalize import normalize, split_lines, words
+from dedup_service.normalize import normalize, split_lines, split_lines_python, words
 
 
 def test_quotes_dashes_case_and_spaces_are_unified() -> None:
@@ -32,3 +32,9 @@ def test_words_keep_numbers_and_inner_punctuation() -> None:
 
 def test_empty_and_punctuation_only_texts_have_no_words() -> None:
     assert words(normalize("  \n -- ... \u201d ")) == []
+
+
+def test_lines_are_folded_one_by_one_when_folding_changes_the_line_count() -> None:
+    text = "Prices ROSE\nin  Tokyo\n\nPrices rose"
+    assert split_lines_python(text, "a folded text of another line count") == split_lines(text)
+    assert [ln.normalized for ln in split_lines(text)] == ["prices rose", "in tokyo"]
