@@ -12,7 +12,8 @@ one connection each. Loopback only; everything stops by itself.
 The stream is --articles long (default 30000), so that no run goes round it: every server
 sees the same kind of stream however fast it is (with a short corpus, a fast server would
 spend most of its run re-posting texts it has already indexed, under new ids, while the
-naive one sees each text once).
+naive one sees each text once). It also reports the Redis round trip (PING), which the
+naive service's rate follows.
 
     python benchmarks/bench_http.py [--seconds 10] [--articles 30000] [--batch 500] [--json FILE]
 """
@@ -154,15 +155,17 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--json")
     args = parser.parse_args()
-    from common import corpus, print_table, private_redis, write_json
+    from common import corpus, print_table, private_redis, round_trip_us, write_json
 
     corpus_file = Path(os.environ.get("TMPDIR", "/tmp")) / f"dedup-bench-corpus-{os.getpid()}.json"
     corpus_file.write_text(json.dumps(corpus(args.articles)))
     results: dict[str, dict[str, Any]] = {}
+    rtt = 0.0
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEDUP_")}
     seconds = str(args.seconds)
     try:
         with private_redis() as redis_url:
+            rtt = round_trip_us(redis_url)
             naive_cmd = [sys.executable, str(HERE / "naive_service.py"), "{port}", redis_url]
             service_cmd = [sys.executable, "-m", "dedup_service.cli", "serve", "--port", "{port}",
                            "--redis-url", redis_url]  # fmt: skip
@@ -203,7 +206,9 @@ def main() -> None:
     print("vs naive: against the naive service at the same connections; rows with several processes or batches")
     print(f"against the naive service's best rate ({naive:.0f} articles/s). The floor is an aiohttp server that")
     print("only parses each article and answers: the most any aiohttp service could serve here.")
-    write_json(args.json, results)
+    print(f"Redis round trip (PING, median of 1000): {rtt:.0f} µs. The naive service waits for one command at a")
+    print("time, dozens an article, so its rate (and each ratio to it) follows the round trip.")
+    write_json(args.json, {"runs": results, "round_trip_us": rtt})
 
 
 if __name__ == "__main__":

@@ -15,6 +15,9 @@ Measures (fingerprints are computed up front, so only index work is timed):
 3. query latency (``check``, read-only, 300 real articles) at each size: --articles,
    then each --scale reached with a bulk loader.
 
+Beside them, the Redis round trip (PING) and the commands datasketch sends per article:
+its time follows the one times the other, so the ratios move with the box.
+
 The bulk loader writes filler articles: real fingerprints whose bucket and anchor hashes
 are re-salted, so each lands in postings of its own as a distinct article would, with the
 record and text of a real article (so memory per article stays representative). It
@@ -37,7 +40,7 @@ import numpy as np
 import redis
 import redis.asyncio
 import xxhash
-from common import corpus, median, percentile, print_table, private_redis, write_json
+from common import corpus, median, percentile, print_table, private_redis, round_trip_us, write_json
 from datasketch import MinHash, MinHashLSH
 from redis.asyncio.cluster import RedisCluster
 
@@ -67,6 +70,11 @@ def command_us(url: str) -> int:
     with redis.Redis.from_url(url) as r:
         cpu = r.info("cpu")
         return round((float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])) * 1e6)
+
+
+def commands_done(url: str) -> int:
+    with redis.Redis.from_url(url) as r:
+        return int(r.info("stats")["total_commands_processed"])
 
 
 def flush(url: str) -> None:
@@ -198,8 +206,10 @@ def main() -> None:
     loads: dict[str, float] = {}
     queries = fps[::7]
     with private_redis() as url:
-        base, busy = used_memory(url), command_us(url)
+        rtt = round_trip_us(url)
+        base, busy, sent = used_memory(url), command_us(url), commands_done(url)
         ds = datasketch_run(url, mins)
+        ds_commands = (commands_done(url) - sent) / n_ds
         memory[f"datasketch MinHashLSH @ {n_ds}"] = (used_memory(url) - base) / n_ds
         runs["datasketch MinHashLSH (redis) query+insert"] = (ds, sum(ds), n_ds)
         server_us["datasketch MinHashLSH (redis) query+insert"] = (command_us(url) - busy) / n_ds
@@ -253,6 +263,9 @@ def main() -> None:
         ],
     )  # fmt: skip
     print("Redis µs/article: CPU time of the Redis server (INFO cpu, user + system), whoever waited for it")
+    print(f"Redis round trip (PING, median of 1000): {rtt:.0f} µs. datasketch sends {ds_commands:.0f} commands an")
+    print("article, each waiting for the one before, so its time (and each ratio to it) follows the round trip;")
+    print("the service sends one call an article (one per 50 batched).")
     ds_mem = memory[f"datasketch MinHashLSH @ {n_ds}"]
     print_table(
         "Redis memory per indexed article (used_memory delta)",
@@ -274,6 +287,8 @@ def main() -> None:
                 k: {"p50": median(v) * 1e6, "p99": percentile(v, 0.99) * 1e6} for k, v in latency.items()
             },
             "bulk_load_articles_per_s": loads,
+            "round_trip_us": rtt,
+            "datasketch_commands_per_article": ds_commands,
         },
     )
 

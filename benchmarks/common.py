@@ -78,6 +78,22 @@ def private_redis() -> Iterator[str]:
             server.stop()
 
 
+def round_trip_us(url: str, pings: int = 1000) -> float:
+    """Median PING round trip to ``url`` from this process, in µs. The naive baselines send
+    a command at a time, dozens per article, so their speed (and every ratio to them)
+    follows this figure, which differs from one box, or one day, to the next."""
+    import redis
+
+    with redis.Redis.from_url(url) as r:
+        r.ping()
+        out = []
+        for _ in range(pings):
+            t0 = time.perf_counter()
+            r.ping()
+            out.append(time.perf_counter() - t0)
+    return statistics.median(out) * 1e6
+
+
 def timed(fn: Callable[[], Any], reps: int = 3) -> list[float]:
     """Seconds per rep; the box is noisy, so callers report the median and every rep."""
     out = []

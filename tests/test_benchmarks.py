@@ -41,10 +41,15 @@ def test_index_benchmark_reports_speed_memory_and_latency(tmp_path: Path) -> Non
     assert set(res["memory_bytes_per_article"]) == {"datasketch MinHashLSH @ 20", "service @ 60", "service @ 200"}
     assert all(v > 0 for v in res["memory_bytes_per_article"].values())
     assert set(res["query_latency_us"]) == {"60", "200"} and set(res["bulk_load_articles_per_s"]) == {"200"}
+    # datasketch (25 bands at 0.5 and 128 perms) queries and inserts band by band: a command
+    # per band each way at least, which is why its time follows the round trip
+    assert res["round_trip_us"] > 0 and res["datasketch_commands_per_article"] >= 2 * 25
 
 
 def test_http_benchmark_reports_both_servers(tmp_path: Path) -> None:
-    res = _run("bench_http.py", "--seconds", "0.5", "--articles", "30", "--batch", "5", out=tmp_path / "h.json")
+    out = _run("bench_http.py", "--seconds", "0.5", "--articles", "30", "--batch", "5", out=tmp_path / "h.json")
+    assert out["round_trip_us"] > 0
+    res = out["runs"]
     assert len(res) == 11
     assert {"dedup-service, 2 processes @ 32", "dedup-service batch of 5, 1 process @ 1",
             "dedup-service batch of 5, 1 process @ 2",
