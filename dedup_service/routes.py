@@ -57,10 +57,12 @@ def _limit(request: web.Request, default: int = c.DEFAULT_MATCH_LIMIT) -> int:
 
 
 async def _read(request: web.Request) -> bytes:
-    """The body, within the read timeout: a stuck or trickling client does not hold a slot."""
+    """The body, within the read timeout: a stuck or trickling client does not hold a slot.
+    (``asyncio.timeout``, not ``wait_for``: no task of its own for every request.)"""
     timeout = request.app[SETTINGS].read_timeout
     try:
-        return await asyncio.wait_for(request.read(), timeout)
+        async with asyncio.timeout(timeout):
+            return await request.read()
     except TimeoutError:
         raise RequestTimeout(f"the request body did not arrive within {timeout:g} s") from None
 
