@@ -64,9 +64,15 @@ MIN_SHARED_ANCHOR_SHARE = 0.25
 # candidates all share less than half of the smaller anchor set (and no LSH bucket)
 # has no copy among them, so its verdict needs no second call to record links
 COPY_ANCHOR_SHARE = 0.5
-# an anchor's posting keeps at most this many articles (its first): a common phrase stops
-# growing, while a story syndicated hundreds of times is still found through its first copies
-ANCHOR_MAX_POSTINGS = 100
+# a posting (an LSH bucket or an anchor) keeps at most this many articles (its first): a
+# common phrase stops growing, while a story syndicated hundreds of times is still found
+# through its first copies, and its buckets stay short values in their shard's listpack
+MAX_POSTINGS = 100
+# a search returns at most this many candidates of one cluster (the first it finds: a
+# story's earliest copies lead its buckets), so that each new copy of a story copied
+# hundreds of times is verified against this many, not against every copy so far; the
+# cluster endpoint lists them all
+CLUSTER_CANDIDATES = 32
 # a pair whose estimates fall between related and copy is measured on its stored texts
 # (see classify) when neither text has more words (and distinct shingles) than this:
 # aligning two such texts takes about 7 ms (up to about 100 ms for degenerate repetitive

@@ -193,7 +193,7 @@ async def test_a_full_anchor_posting_stops_growing_and_still_leads_to_its_first_
 ) -> None:
     from dedup_service import constants
 
-    monkeypatch.setattr(constants, "ANCHOR_MAX_POSTINGS", 3)
+    monkeypatch.setattr(constants, "MAX_POSTINGS", 3)
     passage = " ".join(f"common{i}" for i in range(60))
     async with redis.asyncio.Redis.from_url(redis_url) as client:
         index = RedisIndex(client, key_prefix, max_candidates=100)
@@ -201,6 +201,50 @@ async def test_a_full_anchor_posting_stops_growing_and_still_leads_to_its_first_
             await index.upsert(f"a{n}", FP(passage + " " + " ".join(f"own{n}x{j}" for j in range(300))), {})
         found = await index.query(FP(passage))
     assert sorted(c.id for c in found.candidates) == ["a0", "a1", "a2"]  # a3 came after the posting was full
+
+
+async def test_a_full_bucket_stops_growing_and_still_leads_to_its_first_holders(
+    redis_url: str, key_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dedup_service import constants
+
+    monkeypatch.setattr(constants, "MAX_POSTINGS", 3)
+    short = "a brief wire alert of nine words in all"  # no anchors shared twice: buckets only
+    async with redis.asyncio.Redis.from_url(redis_url) as client:
+        index = RedisIndex(client, key_prefix, max_candidates=100)
+        for n in range(5):
+            await index.upsert(f"a{n}", FP(short), {})
+        assert sorted(c.id for c in (await index.query(FP(short))).candidates) == ["a0", "a1", "a2"]
+        # the buckets hold three ids each, not five
+        buckets = [k async for k in client.scan_iter(match="{" + key_prefix + "}:b:*")]
+        values = [v for k in buckets for v in (await client.hgetall(k)).values()]
+        assert values and all(v.count(b",") == 2 for v in values)
+
+
+async def test_a_story_copied_many_times_costs_each_copy_a_bounded_share(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past CLUSTER_CANDIDATES copies, a new copy is verified against the story's first
+    ones only (not every copy so far), and still joins the story; other stories' matches
+    are not held back by it."""
+    from dedup_service import constants
+
+    monkeypatch.setattr(constants, "CLUSTER_CANDIDATES", 4)
+    async with open_service(settings) as dedup:
+        for n in range(10):
+            await dedup.ingest(Article(id=f"s{n}", text=STORY))
+        other = " ".join(f"other{i}" for i in range(200))
+        for n in range(3):
+            await dedup.ingest(Article(id=f"o{n}", text=other))
+        verdict = await dedup.ingest(Article(id="s10", text=STORY + " " + other))
+        by_story = sorted(m.id for m in verdict.matches if m.id.startswith("s"))
+        assert by_story == ["s0", "s1", "s2", "s3"]  # the story's first four, not all ten
+        assert sorted(m.id for m in verdict.matches if m.id.startswith("o")) == ["o0", "o1", "o2"]
+        copy = await dedup.ingest(Article(id="s11", text=STORY))
+        assert [(m.id, m.relation.value) for m in copy.matches] == [(f"s{n}", "exact") for n in range(4)]
+        # it joined the story, which s10 (holding both texts) bridged with the other one
+        assert copy.cluster_id == (await dedup.get("s9")).cluster_id == (await dedup.get("o0")).cluster_id
+        assert (await dedup.index.cluster(copy.cluster_id or "", 100))[0] == 15
 
 
 @pytest.fixture(params=["single", "cluster"])

@@ -49,14 +49,15 @@ end
 
 -- Candidates: articles sharing an LSH bucket, or at least `min_shared` anchors (fewer
 -- when that is over the share `min_share` of the query's anchors) and at least the
--- share `min_share` of the smaller anchor set (an anchor's posting keeps its first
--- `max_post` articles and is still searched when full). With `iid` the article is added
--- to its buckets and to its anchors' postings that are not full, on the way; ids in the
--- set `skip` are never returned. Returns {anchors searched, rows, copyable}; a row is
--- internal id, external id, cluster id, record, metadata, text hash, anchors shared with
--- the query and the candidate's own anchor count; copyable is 1 when some candidate
--- could be a copy (it shares a bucket, or the share `copy_share` of the smaller anchor
--- set), else 0.
+-- share `min_share` of the smaller anchor set (a posting, bucket or anchor, keeps its
+-- first `max_post` articles and is still searched when full). With `iid` the article is
+-- added to its postings that are not full, on the way; ids in the set `skip` are never
+-- returned, and at most `per_cluster` rows of one cluster are (its first found: a story
+-- copied hundreds of times costs each new copy no more than `per_cluster` copies do).
+-- Returns {anchors searched, rows, copyable}; a row is internal id, external id, cluster
+-- id, record, metadata, text hash, anchors shared with the query and the candidate's own
+-- anchor count; copyable is 1 when some candidate could be a copy (it shares a bucket, or
+-- the share `copy_share` of the smaller anchor set), else 0.
 local function candidates(bands, anchors, skip, iid, s)
   local found, order, by_band = {}, {}, {}
   for m in pairs(skip) do found[m] = true end
@@ -65,12 +66,14 @@ local function candidates(bands, anchors, skip, iid, s)
   for i = 0, #bands / TOK - 1 do
     local key, field = posting(P_BAND, bands, i)
     local value = redis.call('HGET', key, field)
+    local n_members = 0
     if value then
       for m in string.gmatch(value, '[^,]+') do
+        n_members = n_members + 1
         if not found[m] then found[m] = true; by_band[m] = true; order[#order + 1] = m end
       end
     end
-    if iid then redis.call('HSET', key, field, value and (value .. ',' .. iid) or iid) end
+    if iid and n_members < s.max_post then redis.call('HSET', key, field, value and (value .. ',' .. iid) or iid) end
   end
   local n_anchors = #anchors / TOK
   local need = math.min(s.min_shared, math.max(1, math.ceil(s.min_share * n_anchors)))
@@ -89,30 +92,43 @@ local function candidates(bands, anchors, skip, iid, s)
     end
     if iid and n_members < s.max_post then redis.call('HSET', key, field, value and (value .. ',' .. iid) or iid) end
   end
-  local rows, copyable = {}, 0
+  local rows, copyable, per_cluster, crowded = {}, 0, {}, false
   for k = 1, math.min(#order, s.max_cand) do
     local m = order[k]
-    local own = redis.call('HSTRLEN', P_DOC .. m, 'a') / TOK
-    local n_shared, smaller = shared[m] or 0, math.min(n_anchors, own)
-    if by_band[m] or n_shared >= s.min_share * smaller then
-      local d = redis.call('HMGET', P_DOC .. m, 'x', 'c', 'r', 'm', 't')
+    local doc, n_shared, own = P_DOC .. m, shared[m] or 0, nil
+    local keep = by_band[m]
+    if not keep then
+      own = redis.call('HSTRLEN', doc, 'a') / TOK
+      keep = n_shared >= s.min_share * math.min(n_anchors, own)
+    end
+    if keep and (by_band[m] or n_shared >= s.copy_share * math.min(n_anchors, own)) then copyable = 1 end
+    if keep and crowded then
+      -- some cluster has given its share: look a candidate's cluster up before the rest
+      local cid = redis.call('HGET', doc, 'c')
+      keep = cid and (per_cluster[cid] or 0) < s.per_cluster
+    end
+    if keep then
+      local d = redis.call('HMGET', doc, 'x', 'c', 'r', 'm', 't')
       if d[1] then
+        local taken = (per_cluster[d[2]] or 0) + 1
+        per_cluster[d[2]] = taken
+        crowded = crowded or taken >= s.per_cluster
         rows[#rows + 1] = m
         for j = 1, 5 do rows[#rows + 1] = d[j] end
         rows[#rows + 1] = n_shared
-        rows[#rows + 1] = own
-        if by_band[m] or n_shared >= s.copy_share * smaller then copyable = 1 end
+        rows[#rows + 1] = own or redis.call('HSTRLEN', doc, 'a') / TOK
       end
     end
   end
   return {n_anchors, rows, copyable}
 end
 
--- Search settings from ARGV[k..k+4]: max candidates, min shared anchors, min share of
--- anchors for a candidate, and for a possible copy, max anchor postings.
+-- Search settings from ARGV[k..k+5]: max candidates, min shared anchors, min share of
+-- anchors for a candidate, and for a possible copy, max articles a posting keeps, max
+-- candidates of one cluster.
 local function search_args(k)
   return {max_cand = tonumber(ARGV[k]), min_shared = tonumber(ARGV[k + 1]), min_share = tonumber(ARGV[k + 2]),
-    copy_share = tonumber(ARGV[k + 3]), max_post = tonumber(ARGV[k + 4])}
+    copy_share = tonumber(ARGV[k + 3]), max_post = tonumber(ARGV[k + 4]), per_cluster = tonumber(ARGV[k + 5])}
 end
 
 -- Re-label the pieces of cluster `cid` that are no longer connected; the largest keeps `cid`.
@@ -219,7 +235,7 @@ local function learn_lines(site, lines, cap, chrome)
 end
 
 if CMD == 'upsert' then
-  -- 2 now, 3 max lines kept per site, 4 stories that make a line chrome, 5-9 search
+  -- 2 now, 3 max lines kept per site, 4 stories that make a line chrome, 5-10 search
   -- settings (see search_args), then 9 fields per article: external id, text hash, band
   -- tokens, anchor tokens, record, metadata, cleaned text, site statistics key suffix (''
   -- for none) and its line keys. Articles go in order, so a later one sees the earlier
@@ -230,7 +246,7 @@ if CMD == 'upsert' then
   -- without is a new story, and its site's lines are counted here.
   local now, cap, chrome, search = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), search_args(5)
   local out = {}
-  for k = 10, #ARGV, 9 do
+  for k = 11, #ARGV, 9 do
     local ext, th, bands, anchors, site = ARGV[k], ARGV[k + 1], ARGV[k + 2], ARGV[k + 3], ARGV[k + 7]
     local iid, status, cid, found = redis.call('HGET', IDS, ext), 'created', nil, nil
     if iid and redis.call('HGET', P_DOC .. iid, 't') == th then
@@ -264,14 +280,14 @@ if CMD == 'upsert' then
   return out
 
 elseif CMD == 'check' then
-  -- 2-6 search settings (see search_args), 7 external id to leave out (or ''), 8 band
-  -- tokens, 9 anchor tokens. Read-only.
-  local exclude, skip = redis.call('HGET', IDS, ARGV[7]), {}
+  -- 2-7 search settings (see search_args), 8 external id to leave out (or ''), 9 band
+  -- tokens, 10 anchor tokens. Read-only.
+  local exclude, skip = redis.call('HGET', IDS, ARGV[8]), {}
   if exclude then skip[exclude] = true end
-  return candidates(ARGV[8], ARGV[9], skip, false, search_args(2))
+  return candidates(ARGV[9], ARGV[10], skip, false, search_args(2))
 
 elseif CMD == 'get' then
-  -- 2 external id, 3-7 search settings (see search_args)
+  -- 2 external id, 3-8 search settings (see search_args)
   local iid = redis.call('HGET', IDS, ARGV[2])
   if not iid then return false end
   local d = redis.call('HMGET', P_DOC .. iid, 'x', 'c', 'r', 'm', 't', 'a', 'b', 'z', 'i')
