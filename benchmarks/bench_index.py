@@ -41,8 +41,17 @@ import numpy as np
 import redis
 import redis.asyncio
 import xxhash
-from common import corpus, median, percentile, print_table, private_redis, redis_reads, write_json
-from datasketch import MinHash, MinHashLSH
+from common import (
+    corpus,
+    datasketch_query_insert,
+    median,
+    naive_minhash,
+    percentile,
+    print_table,
+    private_redis,
+    redis_reads,
+    write_json,
+)
 from redis.asyncio.cluster import RedisCluster
 
 from dedup_service.embedded import EmbeddedCluster
@@ -76,22 +85,6 @@ def command_us(url: str) -> int:
 def flush(url: str) -> None:
     with redis.Redis.from_url(url) as r:
         r.flushall()
-
-
-def datasketch_run(url: str, mins: list[MinHash]) -> list[float]:
-    host, port = url.split("//")[1].split("/")[0].split(":")
-    lsh = MinHashLSH(
-        threshold=0.5,
-        num_perm=128,
-        storage_config={"type": "redis", "basename": b"bench", "redis": {"host": host, "port": int(port)}},
-    )
-    out = []
-    for i, m in enumerate(mins):
-        t0 = time.perf_counter()
-        lsh.query(m)
-        lsh.insert(f"a{i}", m, check_duplication=False)
-        out.append(time.perf_counter() - t0)
-    return out
 
 
 def _client(url: str, cluster: bool = False, connections: int = 1) -> Any:
@@ -189,12 +182,7 @@ def main() -> None:
     fpr = Fingerprinter(128, 5, 0.5, 1)
     fps = [fpr(split_lines(t)) for t in texts]
     n_ds = min(n, args.baseline_articles)
-    mins = []
-    for t in texts[:n_ds]:
-        m = MinHash(num_perm=128)
-        w = t.lower().split()
-        m.update_batch([" ".join(w[i : i + 5]).encode() for i in range(max(len(w) - 4, 1))])
-        mins.append(m)
+    mins = [naive_minhash(t) for t in texts[:n_ds]]
     runs: dict[str, tuple[list[float], float, int]] = {}
     server_us: dict[str, float] = {}
     server_reads: dict[str, float] = {}
@@ -204,7 +192,7 @@ def main() -> None:
     queries = fps[::7]
     with private_redis() as url:
         base, busy, reads = used_memory(url), command_us(url), redis_reads(url)
-        ds = datasketch_run(url, mins)
+        ds = datasketch_query_insert(url, mins)
         memory[f"datasketch MinHashLSH @ {n_ds}"] = (used_memory(url) - base) / n_ds
         runs["datasketch MinHashLSH (redis) query+insert"] = (ds, sum(ds), n_ds)
         server_us["datasketch MinHashLSH (redis) query+insert"] = (command_us(url) - busy) / n_ds

@@ -78,6 +78,34 @@ def private_redis() -> Iterator[str]:
             server.stop()
 
 
+def naive_minhash(text: str) -> Any:
+    """datasketch's MinHash of the text's word 5-shingles (lower-cased, split on spaces)."""
+    from datasketch import MinHash
+
+    m = MinHash(num_perm=128)
+    w = text.lower().split()
+    m.update_batch([" ".join(w[i : i + 5]).encode() for i in range(max(len(w) - 4, 1))])
+    return m
+
+
+def datasketch_query_insert(url: str, mins: list[Any]) -> list[float]:
+    """Seconds per article of datasketch's ``MinHashLSH`` (Redis storage, threshold 0.5)
+    ``query`` then ``insert``, one article after another."""
+    from datasketch import MinHashLSH
+
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    redis_config = {"host": host, "port": int(port)}
+    lsh = MinHashLSH(threshold=0.5, num_perm=128,
+                     storage_config={"type": "redis", "basename": b"bench", "redis": redis_config})  # fmt: skip
+    out = []
+    for i, m in enumerate(mins):
+        t0 = time.perf_counter()
+        lsh.query(m)
+        lsh.insert(f"a{i}", m, check_duplication=False)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
 def redis_reads(url: str) -> int:
     """Requests the Redis server has read so far (INFO total_reads_processed): about its
     round trips, since a pipeline or a script call carrying many articles arrives in one

@@ -63,6 +63,15 @@ def test_http_benchmark_reports_both_servers(tmp_path: Path) -> None:
     assert res["aiohttp floor (parse the article, answer) @ 32"]["redis_reads_per_article"] < 0.01
 
 
+def test_burst_benchmark_times_each_window_of_one_storys_copies(tmp_path: Path) -> None:
+    res = _run("bench_burst.py", "--copies", "10", out=tmp_path / "b.json")
+    assert res["windows"] == ["1-2", "3-4", "5-6", "7-8", "9-10"]
+    assert set(res["us_per_article"]) == {"datasketch MinHashLSH (redis) query+insert",
+                                          "dedup-service ingest (in process)"}  # fmt: skip
+    assert all(len(w) == 5 and min(w) > 0 for w in res["us_per_article"].values())
+    assert res["cluster_size"] == 10  # every syndicated variant joined the story
+
+
 def test_extraction_benchmark_scores_each_extractor(tmp_path: Path) -> None:
     res = _run("bench_extract.py", "--pages", "12", out=tmp_path / "e.json")
     assert res["pages"] == 12
