@@ -4,9 +4,10 @@
 a sentence added: as in the corpus of the other benchmarks) are ingested one after the
 other, by the service (``Deduplicator.ingest`` in process: fingerprint, the one-call
 upsert, verification, the call that links the copies) and by datasketch's
-``MinHashLSH`` with Redis storage (``query`` then ``insert``, MinHash computed up
-front, as in bench_index.py), each on a fresh private redis-server. The table gives the mean time per article
-in five windows of the stream: a cost that grows with every copy shows as a rising row.
+``MinHashLSH`` with Redis storage (``query`` then ``insert``, MinHash computed up front,
+as in bench_index.py), each on a fresh private redis-server. The table gives the mean
+time per article in five windows of the stream: a cost that grows with every copy shows
+as a rising row.
 
     python benchmarks/bench_burst.py [--copies 500] [--json FILE]
 """
