@@ -101,15 +101,17 @@ local function candidates(bands, anchors, skip, iid, s)
       own = redis.call('HSTRLEN', doc, 'a') / TOK
       keep = n_shared >= s.min_share * math.min(n_anchors, own)
     end
-    if keep and (by_band[m] or n_shared >= s.copy_share * math.min(n_anchors, own)) then copyable = 1 end
+    local copy = keep and (by_band[m] or n_shared >= s.copy_share * math.min(n_anchors, own))
     if keep and crowded then
       -- some cluster has given its share: look a candidate's cluster up before the rest
       local cid = redis.call('HGET', doc, 'c')
+      if cid and copy then copyable = 1 end
       keep = cid and (per_cluster[cid] or 0) < s.per_cluster
     end
     if keep then
       local d = redis.call('HMGET', doc, 'x', 'c', 'r', 'm', 't')
       if d[1] then
+        if copy then copyable = 1 end
         local taken = (per_cluster[d[2]] or 0) + 1
         per_cluster[d[2]] = taken
         crowded = crowded or taken >= s.per_cluster
