@@ -29,6 +29,11 @@ local function ids_of(value)
   return out
 end
 
+-- Add `iid` to a posting that holds `n` ids (`value`, or none), unless it is full.
+local function post(key, field, value, n, iid, max_post)
+  if n < max_post then redis.call('HSET', key, field, value and (value .. ',' .. iid) or iid) end
+end
+
 local function unpost(key, field, iid)
   local kept = {}
   for _, m in ipairs(ids_of(redis.call('HGET', key, field))) do
@@ -73,7 +78,7 @@ local function candidates(bands, anchors, skip, iid, s)
         if not found[m] then found[m] = true; by_band[m] = true; order[#order + 1] = m end
       end
     end
-    if iid and n_members < s.max_post then redis.call('HSET', key, field, value and (value .. ',' .. iid) or iid) end
+    if iid then post(key, field, value, n_members, iid, s.max_post) end
   end
   local n_anchors = #anchors / TOK
   local need = math.min(s.min_shared, math.max(1, math.ceil(s.min_share * n_anchors)))
@@ -90,7 +95,7 @@ local function candidates(bands, anchors, skip, iid, s)
         if k == need and not found[m] then found[m] = true; order[#order + 1] = m end
       end
     end
-    if iid and n_members < s.max_post then redis.call('HSET', key, field, value and (value .. ',' .. iid) or iid) end
+    if iid then post(key, field, value, n_members, iid, s.max_post) end
   end
   local rows, copyable, per_cluster, crowded = {}, 0, {}, false
   for k = 1, math.min(#order, s.max_cand) do
