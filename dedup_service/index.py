@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import threading
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
@@ -24,9 +25,11 @@ import numpy as np
 import orjson
 import redis.exceptions
 import xxhash
+import zstandard
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.asyncio.connection import Connection
+from redis.asyncio.connection import AbstractConnection, Connection
+from redis.connection import HiredisRespSerializer
 
 from . import constants as c
 from .candidate import Candidate, unpack_record
@@ -145,7 +148,27 @@ class ClusterSummary:
     metas: list[dict[str, str]]
 
 
-def _unpack_text(z: bytes) -> str:
+class _TextCodec(threading.local):
+    """Stored texts are zstd frames (level 1: about 8 us an article against zlib's 25, for
+    the same size); texts stored as zlib streams by earlier versions are still read. A
+    zstd context is not safe to share between threads, so each thread has its own."""
+
+    def __init__(self) -> None:
+        self.compressor = zstandard.ZstdCompressor(level=1)
+        self.decompressor = zstandard.ZstdDecompressor()
+
+
+_CODEC = _TextCodec()
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+def pack_text(text: str) -> bytes:
+    return _CODEC.compressor.compress(text.encode("utf-8"))
+
+
+def unpack_text(z: bytes) -> str:
+    if z.startswith(_ZSTD_MAGIC):
+        return _CODEC.decompressor.decompress(z).decode("utf-8")
     return zlib.decompress(z).decode("utf-8")
 
 
@@ -177,6 +200,28 @@ def site_key(site: str) -> str:
     return xxhash.xxh3_64_hexdigest(site.strip().casefold().encode())
 
 
+class _HiredisPacking:
+    """Commands packed by hiredis, as redis-py's synchronous client does. Its asyncio
+    client packs in Python, copying the growing buffer for each argument: 16 us an article
+    for an upsert of 4 articles (3 us an article in batches), against 4 (2) here, for the
+    same bytes."""
+
+    _serializer = HiredisRespSerializer()
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        packed: list[bytes] = self._serializer.pack(*args)
+        return packed
+
+
+def _pack_with_hiredis(redis: Redis) -> None:
+    """Make ``redis``'s new connections pack commands with hiredis (see ``_HiredisPacking``),
+    whatever their kind (TCP, TLS, Unix socket)."""
+    pool = redis.connection_pool
+    kind: type[AbstractConnection] = pool.connection_class
+    if not issubclass(kind, _HiredisPacking):
+        pool.connection_class = type(f"Hiredis{kind.__name__}", (_HiredisPacking, kind), {})
+
+
 class RedisIndex:
     def __init__(
         self,
@@ -187,6 +232,8 @@ class RedisIndex:
         shard_bits: int = c.DEFAULT_SHARD_BITS,
     ) -> None:
         self.redis = redis
+        if isinstance(redis, Redis):
+            _pack_with_hiredis(redis)
         self.max_candidates = max_candidates
         self.chrome_min_stories = chrome_min_stories
         self.shard_bits = shard_bits
@@ -222,7 +269,7 @@ class RedisIndex:
             args += [
                 w.article_id, fp.text_hash, tokens(fp.bands, self.shard_bits), tokens(fp.anchors, self.shard_bits),
                 fp.record, orjson.dumps(w.meta),
-                zlib.compress(fp.text.encode("utf-8"), 1),
+                pack_text(fp.text),
                 site_key(w.site) if w.site else "",
                 b"".join(w.line_keys) if w.site else b"",
             ]  # fmt: skip
@@ -249,7 +296,7 @@ class RedisIndex:
         if reply is None:
             return None
         art = _candidate(reply[:_ROW])
-        text = _unpack_text(reply[_ROW])
+        text = unpack_text(reply[_ROW])
         return Stored(art, text, float(reply[_ROW + 1]), Found.from_reply(*reply[_ROW + 2 :]))
 
     async def texts(self, iids: Sequence[str]) -> dict[str, str]:
@@ -257,7 +304,7 @@ class RedisIndex:
         if not iids:
             return {}
         reply = await self._call("texts", *iids)
-        return {iid: _unpack_text(z) for iid, z in zip(iids, reply, strict=True) if z}
+        return {iid: unpack_text(z) for iid, z in zip(iids, reply, strict=True) if z}
 
     async def delete(self, article_id: str) -> bool:
         return bool(await self._call("delete", article_id, repr(time.time())))

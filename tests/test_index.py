@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import zlib
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -89,6 +90,20 @@ async def test_texts_by_internal_id_leave_out_deleted_articles(index: RedisIndex
     await index.delete("a")
     assert await index.texts([a.iid, b.iid]) == {b.iid: "second text, with its own words and ünïcode"}
     assert await index.texts([]) == {}
+
+
+async def test_texts_are_stored_as_zstd_and_zlib_texts_of_earlier_versions_still_read(
+    index: RedisIndex, key_prefix: str
+) -> None:
+    text = "a text stored by an earlier version, with ünïcode " + STORY
+    res = await index.upsert("a", FP(text), {})
+    doc = f"{{{key_prefix}}}:d:{res.iid}"
+    stored = await index.redis.hget(doc, "z")
+    assert stored is not None and stored.startswith(b"\x28\xb5\x2f\xfd") and len(stored) < len(text) / 2
+    await index.redis.hset(doc, "z", zlib.compress(text.encode(), 1))  # as versions before zstd wrote it
+    assert await index.texts([res.iid]) == {res.iid: text}
+    stored_view = await index.get("a")
+    assert stored_view is not None and stored_view.text == text
 
 
 async def test_a_short_text_finds_a_copy_that_kept_one_of_its_anchors(index: RedisIndex) -> None:
@@ -290,3 +305,16 @@ async def test_a_write_stream_fails_with_503_when_redis_loses_its_scripts(index:
         with pytest.raises(IndexUnavailable, match="script cache"):
             await stream.receive()
     assert (await index.upsert("b", FP(STORY), {})).status == "created"  # the next call loads it again
+
+
+@pytest.mark.parametrize("url", ["redis://127.0.0.1:1", "rediss://127.0.0.1:1", "unix:///tmp/no-such.sock"])
+def test_index_connections_pack_commands_with_hiredis_into_the_same_bytes(url: str) -> None:
+    client = redis.asyncio.Redis.from_url(url)
+    plain = client.connection_pool.make_connection()
+    RedisIndex(client, "pack", max_candidates=100)
+    conn = client.connection_pool.make_connection()
+    assert isinstance(conn, type(plain)) and type(conn) is not type(plain)  # TLS and sockets keep their kind
+    args = ("EVALSHA", "f" * 40, 1, "{pack}:ids", "upsert", 0.25, 2000, "é", b"\x00\xff" * 5000, "x" * 7000)
+    for command in (args, ("SCRIPT LOAD", "return 1")):
+        assert b"".join(conn.pack_command(*command)) == b"".join(plain.pack_command(*command))
+    assert len(conn.pack_command(*args)) == 1 < len(plain.pack_command(*args))  # one buffer, not chunks

@@ -9,7 +9,7 @@
 -- costs about a dozen bytes instead of a key of its own (about 90).
 -- Article hash fields: x external id, t text hash, c cluster id, i ingest time,
 -- b band tokens, a anchor tokens, r record (signature and facts, packed by the caller),
--- m metadata (JSON), z cleaned text (zlib).
+-- m metadata (JSON), z cleaned text (zstd; zlib when written by earlier versions).
 local IDS = KEYS[1]
 local BASE = string.sub(IDS, 1, #IDS - 3)
 local SEQ, CSEQ, RECENT, LOW, PENDING = BASE .. 'seq', BASE .. 'cseq', BASE .. 'r', BASE .. 'lo', BASE .. 'p'
