@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, TypeVar
 
+import hiredis
 import numpy as np
 import orjson
 import redis.exceptions
@@ -215,7 +216,10 @@ class _HiredisPacking:
 
 def _pack_with_hiredis(redis: Redis) -> None:
     """Make ``redis``'s new connections pack commands with hiredis (see ``_HiredisPacking``),
-    whatever their kind (TCP, TLS, Unix socket)."""
+    whatever their kind (TCP, TLS, Unix socket); with a hiredis too old to pack commands,
+    they keep redis-py's packing."""
+    if not hasattr(hiredis, "pack_command"):
+        return
     pool = redis.connection_pool
     kind: type[AbstractConnection] = pool.connection_class
     if not issubclass(kind, _HiredisPacking):
