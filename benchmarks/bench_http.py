@@ -13,7 +13,9 @@ The stream is --articles long (default 30000), so that no run goes round it: eve
 sees the same kind of stream however fast it is (with a short corpus, a fast server would
 spend most of its run re-posting texts it has already indexed, under new ids, while the
 naive one sees each text once). Each run also reports the requests Redis read per article
-(about its round trips), which the naive service's rate follows.
+(about its round trips), which the naive service's rate follows, and the CPU time the
+servers, Redis and the load client spent per article, with the share of the box's cores
+they kept busy: a run whose cores are full cannot go faster by adding processes.
 
     python benchmarks/bench_http.py [--seconds 10] [--articles 30000] [--batch 500] [--json FILE]
 """
@@ -90,9 +92,9 @@ async def _load(
 
     conn = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=conn, timeout=aiohttp.ClientTimeout(total=300)) as session:
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         await asyncio.gather(*(worker(session, urls[k % len(urls)]) for k in range(concurrency)))
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     latencies.sort()
 
     def pct(q: float) -> float:
@@ -107,6 +109,8 @@ async def _load(
         "p95_ms": pct(0.95),
         "p99_ms": pct(0.99),
         "errors": errors,
+        "wall_s": wall,
+        "client_cpu_s": cpu,
     }
 
 
@@ -128,7 +132,7 @@ def _run(
 ) -> dict[str, Any]:
     """Start ``processes`` servers, run the load client against all of them, stop them."""
     import redis
-    from common import redis_reads
+    from common import process_cpu_s, redis_cpu_us, redis_reads
 
     with redis.Redis.from_url(redis_url) as r:
         r.flushall()
@@ -140,11 +144,19 @@ def _run(
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
             urls.append(f"http://127.0.0.1:{port}")
             _wait_ready(urls[-1] + "/", procs[-1])
-        reads = redis_reads(redis_url)
+        reads, redis_us = redis_reads(redis_url), redis_cpu_us(redis_url)
+        server_s = sum(process_cpu_s(proc.pid) for proc in procs)
         out = subprocess.run([sys.executable, __file__, "--client", ",".join(urls), *client], capture_output=True,
                              text=True, timeout=seconds + 300, check=True)  # fmt: skip
         result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-        result["redis_reads_per_article"] = (redis_reads(redis_url) - reads) / max(result["articles"], 1)
+        n = max(result["articles"], 1)
+        server_s = sum(process_cpu_s(proc.pid) for proc in procs) - server_s
+        redis_s = (redis_cpu_us(redis_url) - redis_us) / 1e6
+        result["redis_reads_per_article"] = (redis_reads(redis_url) - reads) / n
+        result["server_cpu_us_per_article"] = server_s * 1e6 / n
+        result["redis_cpu_us_per_article"] = redis_s * 1e6 / n
+        result["client_cpu_us_per_article"] = result["client_cpu_s"] * 1e6 / n
+        result["cores_busy"] = (server_s + redis_s + result["client_cpu_s"]) / result["wall_s"]
         return result
     finally:
         for proc in procs:
@@ -201,11 +213,14 @@ def main() -> None:
         r["vs_naive"] = r["articles_per_s"] / base
         rows.append([key, f"{r['rps']:.0f}", f"{r['articles_per_s']:.0f}", f"{r['p50_ms']:.1f}", f"{r['p95_ms']:.1f}",
                      f"{r['p99_ms']:.1f}", r["errors"], f"{r['vs_naive']:.1f}x",
-                     f"{r['redis_reads_per_article']:.2f}"])  # fmt: skip
+                     f"{r['redis_reads_per_article']:.2f}", f"{r['server_cpu_us_per_article']:.0f}",
+                     f"{r['redis_cpu_us_per_article']:.0f}", f"{r['client_cpu_us_per_article']:.0f}",
+                     f"{r['cores_busy']:.2f}"])  # fmt: skip
     print_table(
         f"HTTP ingest, {args.seconds:g} s per run, load client in its own process",
         ["server @ connections", "req/s", "articles/s", "p50 ms", "p95 ms", "p99 ms", "errors", "vs naive",
-         "Redis reads/article"],
+         "Redis reads/article", "server CPU µs/article", "Redis CPU µs/article", "client CPU µs/article",
+         "cores busy"],
         rows,
     )  # fmt: skip
     print("vs naive: against the naive service at the same connections; rows with several processes or batches")
@@ -214,6 +229,8 @@ def main() -> None:
     print("Redis reads/article: requests the Redis server read (INFO total_reads_processed), about the round")
     print("trips. The naive service waits on each in turn, so its rate (and each ratio to it) follows the round")
     print("trip of the box on the day.")
+    print("CPU µs/article: CPU time (user + system) of the server processes (/proc), of Redis (INFO cpu)")
+    print(f"and of the load client, per article; cores busy: their sum over the run's time, of {os.cpu_count()} cores.")
     write_json(args.json, results)
 
 

@@ -49,6 +49,7 @@ from common import (
     percentile,
     print_table,
     private_redis,
+    redis_cpu_us,
     redis_reads,
     write_json,
 )
@@ -70,16 +71,6 @@ def _index(client: Any, prefix: str) -> RedisIndex:
 def used_memory(url: str) -> int:
     with redis.Redis.from_url(url) as r:
         return int(r.info("memory")["used_memory"])
-
-
-def command_us(url: str) -> int:
-    """Microseconds of CPU the Redis server has used so far (INFO cpu, user and system):
-    the server's share of the work, whoever waits for it. (Summing INFO commandstats
-    would count the commands a script calls twice: in their own entries and in the
-    script's.)"""
-    with redis.Redis.from_url(url) as r:
-        cpu = r.info("cpu")
-        return round((float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])) * 1e6)
 
 
 def flush(url: str) -> None:
@@ -191,11 +182,11 @@ def main() -> None:
     loads: dict[str, float] = {}
     queries = fps[::7]
     with private_redis() as url:
-        base, busy, reads = used_memory(url), command_us(url), redis_reads(url)
+        base, busy, reads = used_memory(url), redis_cpu_us(url), redis_reads(url)
         ds = datasketch_query_insert(url, mins)
         memory[f"datasketch MinHashLSH @ {n_ds}"] = (used_memory(url) - base) / n_ds
         runs["datasketch MinHashLSH (redis) query+insert"] = (ds, sum(ds), n_ds)
-        server_us["datasketch MinHashLSH (redis) query+insert"] = (command_us(url) - busy) / n_ds
+        server_us["datasketch MinHashLSH (redis) query+insert"] = (redis_cpu_us(url) - busy) / n_ds
         server_reads["datasketch MinHashLSH (redis) query+insert"] = (redis_reads(url) - reads) / n_ds
         for name, run in [
             ("service upsert, 32 concurrent", lambda: service_run(url, fps, 32, "c32")),
@@ -203,10 +194,10 @@ def main() -> None:
             ("service upsert, sequential", lambda: service_run(url, fps, 1, "seq")),
         ]:
             flush(url)
-            base, busy, reads = used_memory(url), command_us(url), redis_reads(url)
+            base, busy, reads = used_memory(url), redis_cpu_us(url), redis_reads(url)
             lat, wall = asyncio.run(run())  # type: ignore[arg-type]
             runs[name] = (lat, wall, n)
-            server_us[name] = (command_us(url) - busy) / n
+            server_us[name] = (redis_cpu_us(url) - busy) / n
             server_reads[name] = (redis_reads(url) - reads) / n
         memory[f"service @ {n}"] = (used_memory(url) - base) / n
         latency[str(n)] = asyncio.run(query_latency(url, queries, "seq"))

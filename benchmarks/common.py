@@ -116,6 +116,24 @@ def redis_reads(url: str) -> int:
         return int(r.info("stats")["total_reads_processed"])
 
 
+def redis_cpu_us(url: str) -> int:
+    """Microseconds of CPU the Redis server has used so far (INFO cpu, user and system):
+    the server's share of the work, whoever waits for it. (Summing INFO commandstats
+    would count the commands a script calls twice: in their own entries and in the
+    script's.)"""
+    import redis
+
+    with redis.Redis.from_url(url) as r:
+        cpu = r.info("cpu")
+        return round((float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])) * 1e6)
+
+
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user and system) a process has used so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def timed(fn: Callable[[], Any], reps: int = 3) -> list[float]:
     """Seconds per rep; the box is noisy, so callers report the median and every rep."""
     out = []

@@ -1,6 +1,7 @@
 """Smoke runs of the benchmark scripts: tiny sizes, sane fields, never a timing."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -57,6 +58,10 @@ def test_http_benchmark_reports_both_servers(tmp_path: Path) -> None:
     for key, r in res.items():
         assert r["requests"] > 0 and r["errors"] == 0, key
         assert 0 < r["p50_ms"] <= r["p99_ms"] and r["articles_per_s"] >= r["rps"] > 0 and r["vs_naive"] > 0
+        # CPU per article of each side, and the share of the box's cores they kept busy
+        assert r["server_cpu_us_per_article"] > 0 and r["client_cpu_us_per_article"] > 0, key
+        assert r["redis_cpu_us_per_article"] > 0 or key.startswith("aiohttp floor"), key
+        assert 0 < r["cores_busy"] <= (os.cpu_count() or 1) + 0.5, key
     # the naive service waits on a round trip per band; the service makes one or two calls
     naive = "naive (datasketch update + AsyncMinHashLSH) @ 1"
     assert res[naive]["redis_reads_per_article"] > 10 * res["dedup-service @ 1"]["redis_reads_per_article"] > 0
