@@ -13,9 +13,10 @@ The stream is --articles long (default 30000), so that no run goes round it: eve
 sees the same kind of stream however fast it is (with a short corpus, a fast server would
 spend most of its run re-posting texts it has already indexed, under new ids, while the
 naive one sees each text once). Each run also reports the requests Redis read per article
-(about its round trips), which the naive service's rate follows, and the CPU time the
-servers, Redis and the load client spent per article, with the share of the box's cores
-they kept busy: a run whose cores are full cannot go faster by adding processes.
+(about its round trips), and the CPU time the servers, Redis and the load client spent
+per article, with the share of the box's cores they kept busy: a server process whose
+CPU time per article times its rate nears one core is CPU-bound, and a run whose cores
+are full cannot go faster by adding processes.
 
     python benchmarks/bench_http.py [--seconds 10] [--articles 30000] [--batch 500] [--json FILE]
 """
@@ -227,10 +228,10 @@ def main() -> None:
     print(f"against the naive service's best rate ({naive:.0f} articles/s). The floor is an aiohttp server that")
     print("only parses each article and answers: the most any aiohttp service could serve here.")
     print("Redis reads/article: requests the Redis server read (INFO total_reads_processed), about the round")
-    print("trips. The naive service waits on each in turn, so its rate (and each ratio to it) follows the round")
-    print("trip of the box on the day.")
+    print("trips; the naive service makes them one after another.")
     print("CPU µs/article: CPU time (user + system) of the server processes (/proc), of Redis (INFO cpu)")
     print(f"and of the load client, per article; cores busy: their sum over the run's time, of {os.cpu_count()} cores.")
+    print("A server process whose CPU µs/article times its articles/s nears a million (one core) is CPU-bound.")
     write_json(args.json, results)
 
 
