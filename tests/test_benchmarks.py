@@ -39,6 +39,7 @@ def test_index_benchmark_reports_speed_memory_and_latency(tmp_path: Path) -> Non
     assert all(v["articles_per_s"] > 0 and v["vs_datasketch"] > 0 for v in res["index"].values())
     on_one_node = [k for k in res["index"] if "Cluster" not in k]
     assert all(res["index"][k]["redis_us_per_article"] > 0 for k in on_one_node)
+    assert all(v["client_cpu_us_per_article"] > 0 for v in res["index"].values())
     assert set(res["memory_bytes_per_article"]) == {"datasketch MinHashLSH @ 20", "service @ 60", "service @ 200"}
     assert all(v > 0 for v in res["memory_bytes_per_article"].values())
     assert set(res["query_latency_us"]) == {"60", "200"} and set(res["bulk_load_articles_per_s"]) == {"200"}
