@@ -163,11 +163,11 @@ _CODEC = _TextCodec()
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
-def pack_text(text: str) -> bytes:
+def _pack_text(text: str) -> bytes:
     return _CODEC.compressor.compress(text.encode("utf-8"))
 
 
-def unpack_text(z: bytes) -> str:
+def _unpack_text(z: bytes) -> str:
     if z.startswith(_ZSTD_MAGIC):
         return _CODEC.decompressor.decompress(z).decode("utf-8")
     return zlib.decompress(z).decode("utf-8")
@@ -273,7 +273,7 @@ class RedisIndex:
             args += [
                 w.article_id, fp.text_hash, tokens(fp.bands, self.shard_bits), tokens(fp.anchors, self.shard_bits),
                 fp.record, orjson.dumps(w.meta),
-                pack_text(fp.text),
+                _pack_text(fp.text),
                 site_key(w.site) if w.site else "",
                 b"".join(w.line_keys) if w.site else b"",
             ]  # fmt: skip
@@ -300,7 +300,7 @@ class RedisIndex:
         if reply is None:
             return None
         art = _candidate(reply[:_ROW])
-        text = unpack_text(reply[_ROW])
+        text = _unpack_text(reply[_ROW])
         return Stored(art, text, float(reply[_ROW + 1]), Found.from_reply(*reply[_ROW + 2 :]))
 
     async def texts(self, iids: Sequence[str]) -> dict[str, str]:
@@ -308,7 +308,7 @@ class RedisIndex:
         if not iids:
             return {}
         reply = await self._call("texts", *iids)
-        return {iid: unpack_text(z) for iid, z in zip(iids, reply, strict=True) if z}
+        return {iid: _unpack_text(z) for iid, z in zip(iids, reply, strict=True) if z}
 
     async def delete(self, article_id: str) -> bool:
         return bool(await self._call("delete", article_id, repr(time.time())))
