@@ -248,7 +248,7 @@ class RedisIndex:
         self._base = keys["ids"][: -len("ids")]
         self._script = redis.register_script(_SCRIPT)
         self._search = [max_candidates, c.MIN_SHARED_ANCHORS, c.MIN_SHARED_ANCHOR_SHARE, c.COPY_ANCHOR_SHARE,
-                        c.MAX_POSTINGS, c.CLUSTER_CANDIDATES]  # fmt: skip
+                        c.MAX_POSTINGS, c.MAX_ANCHOR_POSTINGS, c.CLUSTER_CANDIDATES]  # fmt: skip
 
     async def _call(self, command: str, *args: Any) -> Any:
         return await _guard(lambda: self._script(keys=self._keys, args=[command, *args]))

@@ -66,7 +66,10 @@ def test_http_benchmark_reports_both_servers(tmp_path: Path) -> None:
     # the naive service waits on a round trip per band; the service makes one or two calls
     naive = "naive (datasketch update + AsyncMinHashLSH) @ 1"
     assert res[naive]["redis_reads_per_article"] > 10 * res["dedup-service @ 1"]["redis_reads_per_article"] > 0
-    assert res["aiohttp floor (parse the article, answer) @ 32"]["redis_reads_per_article"] < 0.01
+    # the floor makes no Redis call: its row counts only the benchmark's own readings (a
+    # connection each, about 20 in all), however few requests a slow box served in the run
+    floor = res["aiohttp floor (parse the article, answer) @ 32"]
+    assert floor["redis_reads_per_article"] * floor["articles"] < 30 < floor["articles"]
 
 
 def test_burst_benchmark_times_each_window_of_one_storys_copies(tmp_path: Path) -> None:

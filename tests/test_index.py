@@ -208,7 +208,7 @@ async def test_a_full_anchor_posting_stops_growing_and_still_leads_to_its_first_
 ) -> None:
     from dedup_service import constants
 
-    monkeypatch.setattr(constants, "MAX_POSTINGS", 3)
+    monkeypatch.setattr(constants, "MAX_ANCHOR_POSTINGS", 3)
     passage = " ".join(f"common{i}" for i in range(60))
     async with redis.asyncio.Redis.from_url(redis_url) as client:
         index = RedisIndex(client, key_prefix, max_candidates=100)
@@ -224,7 +224,8 @@ async def test_a_full_bucket_stops_growing_and_still_leads_to_its_first_holders(
     from dedup_service import constants
 
     monkeypatch.setattr(constants, "MAX_POSTINGS", 3)
-    short = "a brief wire alert of nine words in all"  # no anchors shared twice: buckets only
+    monkeypatch.setattr(constants, "MAX_ANCHOR_POSTINGS", 1)  # anchors lead to a0 alone
+    short = "a brief wire alert of nine words in all"
     async with redis.asyncio.Redis.from_url(redis_url) as client:
         index = RedisIndex(client, key_prefix, max_candidates=100)
         for n in range(5):
@@ -234,6 +235,28 @@ async def test_a_full_bucket_stops_growing_and_still_leads_to_its_first_holders(
         buckets = [k async for k in client.scan_iter(match="{" + key_prefix + "}:b:*")]
         values = [v for k in buckets for v in (await client.hgetall(k)).values()]
         assert values and all(v.count(b",") == 2 for v in values)
+
+
+async def test_buckets_and_anchor_postings_are_capped_apart(
+    redis_url: str, key_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dedup_service import constants
+
+    monkeypatch.setattr(constants, "MAX_POSTINGS", 4)
+    monkeypatch.setattr(constants, "MAX_ANCHOR_POSTINGS", 2)
+    async with redis.asyncio.Redis.from_url(redis_url) as client:
+        index = RedisIndex(client, key_prefix, max_candidates=100)
+        for n in range(6):
+            await index.upsert(f"a{n}", FP(STORY), {})
+
+        async def longest(kind: str) -> int:
+            keys = [k async for k in client.scan_iter(match="{" + key_prefix + "}:" + kind + ":*")]
+            values = [v for k in keys for v in (await client.hgetall(k)).values()]
+            return max(v.count(b",") + 1 for v in values)
+
+        assert (await longest("b"), await longest("a")) == (4, 2)
+        found = await index.query(FP(STORY))
+    assert sorted(c.id for c in found.candidates) == ["a0", "a1", "a2", "a3"]  # through the buckets
 
 
 async def test_a_story_copied_many_times_costs_each_copy_a_bounded_share(

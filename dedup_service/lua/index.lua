@@ -54,8 +54,8 @@ end
 
 -- Candidates: articles sharing an LSH bucket, or at least `min_shared` anchors (fewer
 -- when that is over the share `min_share` of the query's anchors) and at least the
--- share `min_share` of the smaller anchor set (a posting, bucket or anchor, keeps its
--- first `max_post` articles and is still searched when full). With `iid` the article is
+-- share `min_share` of the smaller anchor set (a bucket keeps its first `max_post`
+-- articles, an anchor posting its first `max_anchor_post`; a full one is still searched). With `iid` the article is
 -- added to its postings that are not full, on the way; ids in the set `skip` are never
 -- returned, and at most `per_cluster` rows of one cluster are (its first found: a story
 -- copied hundreds of times costs each new copy no more than `per_cluster` copies do).
@@ -95,7 +95,7 @@ local function candidates(bands, anchors, skip, iid, s)
         if k == need and not found[m] then found[m] = true; order[#order + 1] = m end
       end
     end
-    if iid then post(key, field, value, n_members, iid, s.max_post) end
+    if iid then post(key, field, value, n_members, iid, s.max_anchor_post) end
   end
   local rows, copyable, per_cluster, crowded = {}, 0, {}, false
   for k = 1, math.min(#order, s.max_cand) do
@@ -130,12 +130,13 @@ local function candidates(bands, anchors, skip, iid, s)
   return {n_anchors, rows, copyable}
 end
 
--- Search settings from ARGV[k..k+5]: max candidates, min shared anchors, min share of
--- anchors for a candidate, and for a possible copy, max articles a posting keeps, max
--- candidates of one cluster.
+-- Search settings from ARGV[k..k+6]: max candidates, min shared anchors, min share of
+-- anchors for a candidate, and for a possible copy, max articles a bucket keeps, and an
+-- anchor posting, max candidates of one cluster.
 local function search_args(k)
   return {max_cand = tonumber(ARGV[k]), min_shared = tonumber(ARGV[k + 1]), min_share = tonumber(ARGV[k + 2]),
-    copy_share = tonumber(ARGV[k + 3]), max_post = tonumber(ARGV[k + 4]), per_cluster = tonumber(ARGV[k + 5])}
+    copy_share = tonumber(ARGV[k + 3]), max_post = tonumber(ARGV[k + 4]), max_anchor_post = tonumber(ARGV[k + 5]),
+    per_cluster = tonumber(ARGV[k + 6])}
 end
 
 -- Re-label the pieces of cluster `cid` that are no longer connected; the largest keeps `cid`.
@@ -242,7 +243,7 @@ local function learn_lines(site, lines, cap, chrome)
 end
 
 if CMD == 'upsert' then
-  -- 2 now, 3 max lines kept per site, 4 stories that make a line chrome, 5-10 search
+  -- 2 now, 3 max lines kept per site, 4 stories that make a line chrome, 5-11 search
   -- settings (see search_args), then 9 fields per article: external id, text hash, band
   -- tokens, anchor tokens, record, metadata, cleaned text, site statistics key suffix (''
   -- for none) and its line keys. Articles go in order, so a later one sees the earlier
@@ -253,7 +254,7 @@ if CMD == 'upsert' then
   -- without is a new story, and its site's lines are counted here.
   local now, cap, chrome, search = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), search_args(5)
   local out = {}
-  for k = 11, #ARGV, 9 do
+  for k = 12, #ARGV, 9 do
     local ext, th, bands, anchors, site = ARGV[k], ARGV[k + 1], ARGV[k + 2], ARGV[k + 3], ARGV[k + 7]
     local iid, status, cid, found = redis.call('HGET', IDS, ext), 'created', nil, nil
     if iid and redis.call('HGET', P_DOC .. iid, 't') == th then
@@ -287,14 +288,14 @@ if CMD == 'upsert' then
   return out
 
 elseif CMD == 'check' then
-  -- 2-7 search settings (see search_args), 8 external id to leave out (or ''), 9 band
-  -- tokens, 10 anchor tokens. Read-only.
-  local exclude, skip = redis.call('HGET', IDS, ARGV[8]), {}
+  -- 2-8 search settings (see search_args), 9 external id to leave out (or ''), 10 band
+  -- tokens, 11 anchor tokens. Read-only.
+  local exclude, skip = redis.call('HGET', IDS, ARGV[9]), {}
   if exclude then skip[exclude] = true end
-  return candidates(ARGV[9], ARGV[10], skip, false, search_args(2))
+  return candidates(ARGV[10], ARGV[11], skip, false, search_args(2))
 
 elseif CMD == 'get' then
-  -- 2 external id, 3-8 search settings (see search_args)
+  -- 2 external id, 3-9 search settings (see search_args)
   local iid = redis.call('HGET', IDS, ARGV[2])
   if not iid then return false end
   local d = redis.call('HMGET', P_DOC .. iid, 'x', 'c', 'r', 'm', 't', 'a', 'b', 'z', 'i')
