@@ -13,7 +13,9 @@ Measures (fingerprints are computed up front, so only index work is timed):
 2. Redis memory per indexed article (INFO used_memory delta) for both layouts, at
    --articles real articles and at each --scale;
 3. query latency (``check``, read-only, 300 real articles) at each size: --articles,
-   then each --scale reached with a bulk loader.
+   then each --scale reached with a bulk loader; beside it, a PING round trip made right
+   after each query (the round trip at that moment: a busy box slows both) and Redis's
+   own CPU time per query (the search's work, without the round trip).
 
 Beside each single-node run, the requests Redis read per article (about its round trips)
 and the CPU time of this process (the caller) per article: datasketch makes dozens of
@@ -147,16 +149,27 @@ async def bulk_load(url: str, fps: list[Fingerprint], prefix: str, start: int, s
     return rate
 
 
-async def query_latency(url: str, fps: list[Fingerprint], prefix: str, n: int = 300) -> list[float]:
+async def query_latency(url: str, fps: list[Fingerprint], prefix: str, n: int = 300) -> dict[str, float]:
+    """p50 and p99 of ``n`` queries, each followed by a PING on the same connection (the
+    round trip at that moment, so a box that slows down between two sizes shows in both),
+    and the CPU time Redis spent per query (INFO cpu; the PINGs' share is a few µs)."""
     client = _client(url)
     index = _index(client, prefix)
-    out = []
+    await client.ping()
+    lat, ping = [], []
+    busy = redis_cpu_us(url)
     for fp in fps[:n]:
         t0 = time.perf_counter()
         await index.query(fp)
-        out.append(time.perf_counter() - t0)
+        t1 = time.perf_counter()
+        await client.ping()
+        lat.append(t1 - t0)
+        ping.append(time.perf_counter() - t1)
+    redis_us = (redis_cpu_us(url) - busy) / len(lat)
     await client.aclose()
-    return out
+    p50, ping50 = median(lat) * 1e6, median(ping) * 1e6
+    return {"p50": p50, "p99": percentile(lat, 0.99) * 1e6, "ping_p50": ping50, "p50_over_ping": p50 - ping50,
+            "redis_cpu_us": redis_us}  # fmt: skip
 
 
 def main() -> None:
@@ -180,7 +193,7 @@ def main() -> None:
     server_reads: dict[str, float] = {}
     client_us: dict[str, float] = {}
     memory: dict[str, float] = {}
-    latency: dict[str, list[float]] = {}
+    latency: dict[str, dict[str, float]] = {}
     loads: dict[str, float] = {}
     queries = fps[::7]
     with private_redis() as url:
@@ -265,18 +278,20 @@ def main() -> None:
     )
     print_table(
         "Query latency (check, read-only, 300 real articles) as the index grows",
-        ["indexed", "p50 µs", "p99 µs", "bulk load articles/s"],
-        [[k, f"{median(v) * 1e6:.0f}", f"{percentile(v, 0.99) * 1e6:.0f}", f"{loads[k]:.0f}" if k in loads else ""]
+        ["indexed", "p50 µs", "p99 µs", "PING p50 µs", "p50 - PING p50 µs", "Redis CPU µs/query",
+         "bulk load articles/s"],
+        [[k, f"{v['p50']:.0f}", f"{v['p99']:.0f}", f"{v['ping_p50']:.0f}", f"{v['p50_over_ping']:.0f}",
+          f"{v['redis_cpu_us']:.0f}", f"{loads[k]:.0f}" if k in loads else ""]
          for k, v in latency.items()],
     )  # fmt: skip
+    print("PING: a round trip on the same connection right after each query, so that what the box's load")
+    print("does to both at that moment shows; Redis CPU: the server's own time per query (INFO cpu).")
     write_json(
         args.json,
         {
             "index": results,
             "memory_bytes_per_article": memory,
-            "query_latency_us": {
-                k: {"p50": median(v) * 1e6, "p99": percentile(v, 0.99) * 1e6} for k, v in latency.items()
-            },
+            "query_latency_us": latency,
             "bulk_load_articles_per_s": loads,
         },
     )

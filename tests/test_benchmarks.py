@@ -43,6 +43,8 @@ def test_index_benchmark_reports_speed_memory_and_latency(tmp_path: Path) -> Non
     assert set(res["memory_bytes_per_article"]) == {"datasketch MinHashLSH @ 20", "service @ 60", "service @ 200"}
     assert all(v > 0 for v in res["memory_bytes_per_article"].values())
     assert set(res["query_latency_us"]) == {"60", "200"} and set(res["bulk_load_articles_per_s"]) == {"200"}
+    for q in res["query_latency_us"].values():  # a query is a round trip and a search: more than a PING
+        assert 0 < q["ping_p50"] < q["p50"] <= q["p99"] and q["p50_over_ping"] > 0 and q["redis_cpu_us"] > 0
     # datasketch (25 bands at 0.5 and 128 perms) queries and inserts band by band, a round
     # trip each; the service's upsert is one script call
     assert res["index"]["datasketch MinHashLSH (redis) query+insert"]["redis_reads_per_article"] >= 2 * 25
