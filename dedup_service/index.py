@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import sys
 import threading
 import time
 import zlib
@@ -214,16 +215,38 @@ class _HiredisPacking:
         return packed
 
 
-def _pack_with_hiredis(redis: Redis) -> None:
-    """Make ``redis``'s new connections pack commands with hiredis (see ``_HiredisPacking``),
-    whatever their kind (TCP, TLS, Unix socket); with a hiredis too old to pack commands,
-    they keep redis-py's packing."""
-    if not hasattr(hiredis, "pack_command"):
-        return
+class _TimedWrites(AbstractConnection):
+    """Writes bounded by ``asyncio.timeout`` instead of redis-py's ``asyncio.wait_for``,
+    which before Python 3.12 runs every write as a task of its own: two more turns of the
+    event loop a command, a quarter of the caller's CPU for a script call (168 against 227
+    us a call, measured here). The same bound, the same error, the connection dropped."""
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        timeout = self.socket_timeout
+        if timeout is None:
+            return await super().send_packed_command(command, check_health)
+        self.socket_timeout = None  # for redis-py's own call below: the bound is ours
+        try:
+            async with asyncio.timeout(timeout):  # on expiry the write is cancelled: redis-py disconnects
+                await super().send_packed_command(command, check_health)
+        except TimeoutError:
+            raise redis.exceptions.TimeoutError("Timeout writing to socket") from None
+        finally:
+            self.socket_timeout = timeout
+
+
+def _lean_connections(redis: Redis) -> None:
+    """Make ``redis``'s new connections pack commands with hiredis (see ``_HiredisPacking``;
+    with a hiredis too old to pack commands, redis-py's packing stays) and, before Python
+    3.12, bound their writes without a task each (``_TimedWrites``), whatever their kind
+    (TCP, TLS, Unix socket)."""
     pool = redis.connection_pool
     kind: type[AbstractConnection] = pool.connection_class
-    if not issubclass(kind, _HiredisPacking):
-        pool.connection_class = type(f"Hiredis{kind.__name__}", (_HiredisPacking, kind), {})
+    mixins = [m for m, wanted in [(_HiredisPacking, hasattr(hiredis, "pack_command")),
+                                  (_TimedWrites, sys.version_info < (3, 12))]
+              if wanted and not issubclass(kind, m)]  # fmt: skip
+    if mixins:
+        pool.connection_class = type(f"Lean{kind.__name__}", (*mixins, kind), {})
 
 
 class RedisIndex:
@@ -237,7 +260,7 @@ class RedisIndex:
     ) -> None:
         self.redis = redis
         if isinstance(redis, Redis):
-            _pack_with_hiredis(redis)
+            _lean_connections(redis)
         self.max_candidates = max_candidates
         self.chrome_min_stories = chrome_min_stories
         self.shard_bits = shard_bits

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import zlib
 from collections.abc import AsyncIterator
@@ -341,3 +342,42 @@ def test_index_connections_pack_commands_with_hiredis_into_the_same_bytes(url: s
     for command in (args, ("SCRIPT LOAD", "return 1")):
         assert b"".join(conn.pack_command(*command)) == b"".join(plain.pack_command(*command))
     assert len(conn.pack_command(*args)) == 1 < len(plain.pack_command(*args))  # one buffer, not chunks
+
+
+async def test_index_connections_write_without_a_turn_of_the_event_loop(redis_url: str) -> None:
+    """redis-py bounds a write with asyncio.wait_for, a task of its own before Python 3.12;
+    the index's connections bound it in place: a write that fits the socket's buffer is
+    done when the call returns, with no task to schedule."""
+    client = redis.asyncio.Redis.from_url(redis_url, socket_timeout=5)
+    RedisIndex(client, "w", max_candidates=100)
+    conn = client.connection_pool.make_connection()
+    await conn.connect()
+    write = conn.send_command("PING")
+    with pytest.raises(StopIteration):
+        write.send(None)  # finished at the first step: nothing awaited the loop
+    assert await conn.read_response() in (b"PONG", "PONG")
+    assert conn.socket_timeout == 5
+    await conn.disconnect()
+
+
+async def test_a_write_to_a_server_that_stops_reading_times_out_and_drops_the_connection() -> None:
+    accepted: list[asyncio.StreamWriter] = []
+
+    def answer_the_handshake_then_stop_reading(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"+OK\r\n" * 10)  # whatever redis-py sends on connecting (CLIENT SETINFO) is answered
+        accepted.append(writer)
+
+    server = await asyncio.start_server(answer_the_handshake_then_stop_reading, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = redis.asyncio.Redis(port=port, socket_timeout=0.3)
+    RedisIndex(client, "w", max_candidates=100)
+    conn = client.connection_pool.make_connection()
+    await conn.connect()
+    with pytest.raises(redis.exceptions.TimeoutError, match="writing"):
+        await conn.send_command("SET", "k", b"x" * 64_000_000)  # more than the socket buffers hold
+    assert not conn.is_connected and conn.socket_timeout == 0.3
+    await client.aclose()
+    for writer in accepted:
+        writer.close()
+    server.close()
+    await server.wait_closed()
