@@ -132,6 +132,16 @@ async def test_a_short_text_finds_a_copy_that_kept_one_of_its_anchors(index: Red
     assert found.candidates[0].shared_anchors == 1
 
 
+async def test_candidates_carry_their_own_anchor_count_however_found(index: RedisIndex) -> None:
+    story, other = FP(STORY), FP(" ".join(f"unrelated{i}" for i in range(120)) + " " + STORY[:400])
+    await index.upsert("story", story, {})
+    await index.upsert("other", other, {})
+    found = {c.id: c for c in (await index.query(FP(STORY))).candidates}
+    assert found["story"].anchors == len(story.anchors) // 8  # through its buckets
+    assert found["other"].anchors == len(other.anchors) // 8  # through shared anchors alone
+    assert 0 < found["other"].shared_anchors < found["story"].shared_anchors
+
+
 async def test_link_merges_clusters_and_delete_splits_them(index: RedisIndex) -> None:
     # a - b - c linked as a chain: deleting b leaves a and c in different clusters
     iids = {}

@@ -114,7 +114,8 @@ local function candidates(bands, anchors, skip, iid, s)
       keep = cid and (per_cluster[cid] or 0) < s.per_cluster
     end
     if keep then
-      local d = redis.call('HMGET', doc, 'x', 'c', 'r', 'm', 't')
+      -- the anchor tokens come along (a hundred bytes) rather than their length in a call of its own
+      local d = redis.call('HMGET', doc, 'x', 'c', 'r', 'm', 't', 'a')
       if d[1] then
         if copy then copyable = 1 end
         local taken = (per_cluster[d[2]] or 0) + 1
@@ -123,7 +124,7 @@ local function candidates(bands, anchors, skip, iid, s)
         rows[#rows + 1] = m
         for j = 1, 5 do rows[#rows + 1] = d[j] end
         rows[#rows + 1] = n_shared
-        rows[#rows + 1] = own or redis.call('HSTRLEN', doc, 'a') / TOK
+        rows[#rows + 1] = own or #d[6] / TOK
       end
     end
   end
