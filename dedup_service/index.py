@@ -217,9 +217,10 @@ class _HiredisPacking:
 
 class _TimedWrites(AbstractConnection):
     """Writes bounded by ``asyncio.timeout`` instead of redis-py's ``asyncio.wait_for``,
-    which before Python 3.12 runs every write as a task of its own: two more turns of the
-    event loop a command, a quarter of the caller's CPU for a script call (168 against 227
-    us a call, measured here). The same bound, the same error, the connection dropped."""
+    which before Python 3.12 runs every write as a task of its own, with two more turns of
+    the event loop: 4% of the ingest path's CPU in groups of 4 articles (908 against 948 us
+    an article, 4 alternating runs here). The same bound, the same error, the connection
+    dropped."""
 
     async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
         timeout = self.socket_timeout
