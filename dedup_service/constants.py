@@ -73,7 +73,7 @@ MAX_POSTINGS = 100
 # lead to the rest. Every search walks each id of each of its anchors' postings, and at 100
 # the longest 0.2% of postings made half of that walk and the anchor search half of Redis's
 # time an article. On reuters_dev, 64 keeps every cluster found (32 lost 1% of the
-# contained copies) for 20-25% less Redis time an article
+# contained copies) for about 12% less Redis time an article
 MAX_ANCHOR_POSTINGS = 64
 # a search returns at most this many candidates of one cluster (the first it finds: a
 # story's earliest copies lead its buckets), so that each new copy of a story copied

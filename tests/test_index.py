@@ -214,6 +214,12 @@ async def test_expire_walks_internal_ids_past_deleted_ones_and_stops_at_the_cuto
     assert await index.count() == 0
 
 
+async def _posting_values(client: redis.asyncio.Redis, key_prefix: str, kind: str) -> list[bytes]:
+    """Every posting of one kind ("b" buckets, "a" anchors): comma-joined internal ids."""
+    shards = [k async for k in client.scan_iter(match="{" + key_prefix + "}:" + kind + ":*")]
+    return [v for k in shards for v in (await client.hgetall(k)).values()]
+
+
 async def test_a_full_anchor_posting_stops_growing_and_still_leads_to_its_first_holders(
     redis_url: str, key_prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -243,8 +249,7 @@ async def test_a_full_bucket_stops_growing_and_still_leads_to_its_first_holders(
             await index.upsert(f"a{n}", FP(short), {})
         assert sorted(c.id for c in (await index.query(FP(short))).candidates) == ["a0", "a1", "a2"]
         # the buckets hold three ids each, not five
-        buckets = [k async for k in client.scan_iter(match="{" + key_prefix + "}:b:*")]
-        values = [v for k in buckets for v in (await client.hgetall(k)).values()]
+        values = await _posting_values(client, key_prefix, "b")
         assert values and all(v.count(b",") == 2 for v in values)
 
 
@@ -259,13 +264,8 @@ async def test_buckets_and_anchor_postings_are_capped_apart(
         index = RedisIndex(client, key_prefix, max_candidates=100)
         for n in range(6):
             await index.upsert(f"a{n}", FP(STORY), {})
-
-        async def longest(kind: str) -> int:
-            keys = [k async for k in client.scan_iter(match="{" + key_prefix + "}:" + kind + ":*")]
-            values = [v for k in keys for v in (await client.hgetall(k)).values()]
-            return max(v.count(b",") + 1 for v in values)
-
-        assert (await longest("b"), await longest("a")) == (4, 2)
+        longest = [max(v.count(b",") + 1 for v in await _posting_values(client, key_prefix, kind)) for kind in "ba"]
+        assert longest == [4, 2]
         found = await index.query(FP(STORY))
     assert sorted(c.id for c in found.candidates) == ["a0", "a1", "a2", "a3"]  # through the buckets
 

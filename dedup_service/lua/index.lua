@@ -55,10 +55,11 @@ end
 -- Candidates: articles sharing an LSH bucket, or at least `min_shared` anchors (fewer
 -- when that is over the share `min_share` of the query's anchors) and at least the
 -- share `min_share` of the smaller anchor set (a bucket keeps its first `max_post`
--- articles, an anchor posting its first `max_anchor_post`; a full one is still searched). With `iid` the article is
--- added to its postings that are not full, on the way; ids in the set `skip` are never
--- returned, and at most `per_cluster` rows of one cluster are (its first found: a story
--- copied hundreds of times costs each new copy no more than `per_cluster` copies do).
+-- articles, an anchor posting its first `max_anchor_post`; a full one is still
+-- searched). With `iid` the article is added to its postings that are not full, on the
+-- way; ids in the set `skip` are never returned, and at most `per_cluster` rows of one
+-- cluster are (its first found: a story copied hundreds of times costs each new copy no
+-- more than `per_cluster` copies do).
 -- Returns {anchors searched, rows, copyable}; a row is internal id, external id, cluster
 -- id, record, metadata, text hash, anchors shared with the query and the candidate's own
 -- anchor count; copyable is 1 when some candidate could be a copy (it shares a bucket, or
