@@ -1,10 +1,26 @@
-from dedup_service.normalize import normalize, split_lines, split_lines_python, words
+import random
+import unicodedata
+
+from dedup_service.normalize import _CHAR_MAP, fold, normalize, split_lines, split_lines_python, words
 
 
 def test_quotes_dashes_case_and_spaces_are_unified() -> None:
     curly = "\u201cIt\u2019s   DONE\u201d \u2014 she said\u00a0today"
     straight = '"it\'s done" - she said today'
     assert normalize(curly) == normalize(straight) == '"it\'s done" - she said today'
+
+
+def test_fold_maps_each_character_as_a_translation_table_would() -> None:
+    def translated(text: str) -> str:
+        return unicodedata.normalize("NFKC", text).translate(_CHAR_MAP).casefold()
+
+    mapped = "".join(chr(k) for k in _CHAR_MAP)
+    rng = random.Random(5)
+    texts = [mapped, mapped[::-1], "`Tick` \u2026 tock", "\ufb01nal \u201cQUOTE\u201d", "plain ASCII, no change."]
+    texts += ["".join(rng.choice(mapped + "aB c'\"-.\u00e9\n") for _ in range(60)) for _ in range(200)]
+    for text in texts:
+        assert fold(text) == translated(text), text
+    assert fold("\u201c\u2018X\u2019\u201d \u2014 \u2026\u00ad`") == "\"'x'\" - ...'"
 
 
 def test_nfkc_folds_compatibility_forms() -> None:
