@@ -10,14 +10,13 @@ request) in articles/s: one process with one connection and with two, two proces
 one connection each. Loopback only; everything stops by itself.
 
 The stream is --articles long (default 60000), so that no run goes round it (a run that
-does is named under the table): every server
-sees the same kind of stream however fast it is (with a short corpus, a fast server would
-spend most of its run re-posting texts it has already indexed, under new ids, while the
-naive one sees each text once). Each run also reports the requests Redis read per article
-(about its round trips), and the CPU time the servers, Redis and the load client spent
-per article, with the share of the box's cores they kept busy: a server process whose
-CPU time per article times its rate nears one core is CPU-bound, and a run whose cores
-are full cannot go faster by adding processes.
+does is named under the table): every server sees the same kind of stream however fast it
+is (with a short corpus, a fast server would spend most of its run re-posting texts it has
+already indexed, under new ids, while the naive one sees each text once). Each run also
+reports the requests Redis read per article (about its round trips), and the CPU time the
+servers, Redis and the load client spent per article, with the share of the box's cores
+they kept busy: a server process whose CPU time per article times its rate nears one
+core is CPU-bound, and a run whose cores are full cannot go faster by adding processes.
 
     python benchmarks/bench_http.py [--seconds 10] [--articles 60000] [--batch 500] [--json FILE]
 """

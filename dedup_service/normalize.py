@@ -13,18 +13,15 @@ try:  # the native version of ``split_lines_python`` (_fast.c)
 except ImportError:
     _native_lines = None  # type: ignore[assignment]
 
-_CHAR_MAP = str.maketrans(
-    {
-        **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u2035\u2039\u203a\u0060\u00b4", "'"),
-        **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u2036\u00ab\u00bb", '"'),
-        **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2e3a\u2e3b\ufe58", "-"),
-        **dict.fromkeys("\u00ad\u200b\u200c\u200d\u2060\ufeff", ""),
-        "\u2026": "...",
-    }
-)
-# (character, replacement) pairs of _CHAR_MAP: no replacement holds a mapped character, so
-# replacing them one after another is the same as translating
-_CHAR_PAIRS = tuple((chr(k), v) for k, v in _CHAR_MAP.items())
+# character -> replacement; no replacement holds a mapped character, so replacing them one
+# after another is the same as translating with the table
+_CHAR_MAP = {
+    **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u2035\u2039\u203a\u0060\u00b4", "'"),
+    **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u2036\u00ab\u00bb", '"'),
+    **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2e3a\u2e3b\ufe58", "-"),
+    **dict.fromkeys("\u00ad\u200b\u200c\u200d\u2060\ufeff", ""),
+    "\u2026": "...",
+}
 # a word: letters/digits, with inner apostrophes, dots or commas kept ("don't", "u.s", "2,400")
 _WORD = re.compile(r"\w+(?:['.,]\w+)*")
 
@@ -40,12 +37,12 @@ class Line(NamedTuple):
 def fold(text: str) -> str:
     """NFKC, unified quotes and dashes, case-folded; whitespace and line breaks as they are.
 
-    As ``str.translate(_CHAR_MAP)`` would, but a dict lookup per character costs about 28
-    µs on a 1,000-character story with curly quotes; a search for each of the few mapped
-    characters (and a replace for those present) costs about 2.
+    As ``str.translate`` with ``_CHAR_MAP`` would, but a dict lookup per character costs
+    about 28 µs on a 1,000-character story with curly quotes; a search for each of the few
+    mapped characters (and a replace for those present) costs about 2.
     """
     text = unicodedata.normalize("NFKC", text)
-    for char, replacement in _CHAR_PAIRS:
+    for char, replacement in _CHAR_MAP.items():
         if char in text:
             text = text.replace(char, replacement)
     return text.casefold()
