@@ -65,8 +65,11 @@ def test_http_benchmark_reports_both_servers(tmp_path: Path) -> None:
         assert r["server_cpu_us_per_article"] > 0 and r["client_cpu_us_per_article"] > 0, key
         assert r["redis_cpu_us_per_article"] > 0 or key.startswith("aiohttp floor"), key
         assert 0 < r["cores_busy"] <= (os.cpu_count() or 1) + 0.5, key
-        # a stream of 30 articles: every run goes round it, and says how many times
-        assert r["stream_laps"] == r["articles"] / 30 > 1, key
+        # each run says how many times it went through the stream of 30 articles
+        assert r["stream_laps"] == r["articles"] / 30 > 0, key
+    # the floor serves thousands of requests a second on any box: it goes round the stream
+    # (the naive service may serve fewer than 30 in its half second on a slow one)
+    assert res["aiohttp floor (parse the article, answer) @ 32"]["stream_laps"] > 1
     # the naive service waits on a round trip per band; the service makes one or two calls
     naive = "naive (datasketch update + AsyncMinHashLSH) @ 1"
     assert res[naive]["redis_reads_per_article"] > 10 * res["dedup-service @ 1"]["redis_reads_per_article"] > 0
