@@ -127,8 +127,8 @@ MAINTENANCE_INTERVAL = 10.0
 # articles per upsert script call in a batch: one round trip each, and Redis is never
 # blocked for more than a few milliseconds
 UPSERT_CHUNK = 50
-# chunks a batch sends to Redis ahead of the oldest reply it has not read: Redis always has
-# the next chunk queued while this process verifies (2 measured better than 1 or 3)
+# chunks a batch prepares and sends ahead of the oldest reply it has not read, so that
+# Redis has the next chunk's write while this process verifies
 BATCH_WRITES_AHEAD = 2
 # a batch hands the event loop back every this many articles of CPU work (about 5 ms), so
 # single requests are served while a large batch is being fingerprinted and verified

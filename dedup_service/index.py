@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import sys
 import threading
 import time
 import zlib
@@ -22,7 +21,6 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, TypeVar
 
-import hiredis
 import numpy as np
 import orjson
 import redis.exceptions
@@ -30,8 +28,6 @@ import xxhash
 import zstandard
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.asyncio.connection import AbstractConnection, Connection
-from redis.connection import HiredisRespSerializer
 
 from . import constants as c
 from .candidate import Candidate, unpack_record
@@ -202,54 +198,6 @@ def site_key(site: str) -> str:
     return xxhash.xxh3_64_hexdigest(site.strip().casefold().encode())
 
 
-class _HiredisPacking:
-    """Commands packed by hiredis, as redis-py's synchronous client does. Its asyncio
-    client packs in Python, copying the growing buffer for each argument: 16 us an article
-    for an upsert of 4 articles (3 us an article in batches), against 4 (2) here, for the
-    same bytes."""
-
-    _serializer = HiredisRespSerializer()
-
-    def pack_command(self, *args: Any) -> list[bytes]:
-        packed: list[bytes] = self._serializer.pack(*args)
-        return packed
-
-
-class _TimedWrites(AbstractConnection):
-    """Writes bounded by ``asyncio.timeout`` instead of redis-py's ``asyncio.wait_for``,
-    which before Python 3.12 runs every write as a task of its own, with two more turns of
-    the event loop: 4% of the ingest path's CPU in groups of 4 articles (908 against 948 us
-    an article, 4 alternating runs here). The same bound, the same error, the connection
-    dropped."""
-
-    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
-        timeout = self.socket_timeout
-        if timeout is None:
-            return await super().send_packed_command(command, check_health)
-        self.socket_timeout = None  # for redis-py's own call below: the bound is ours
-        try:
-            async with asyncio.timeout(timeout):  # on expiry the write is cancelled: redis-py disconnects
-                await super().send_packed_command(command, check_health)
-        except TimeoutError:
-            raise redis.exceptions.TimeoutError("Timeout writing to socket") from None
-        finally:
-            self.socket_timeout = timeout
-
-
-def _lean_connections(redis: Redis) -> None:
-    """Make ``redis``'s new connections pack commands with hiredis (see ``_HiredisPacking``;
-    with a hiredis too old to pack commands, redis-py's packing stays) and, before Python
-    3.12, bound their writes without a task each (``_TimedWrites``), whatever their kind
-    (TCP, TLS, Unix socket)."""
-    pool = redis.connection_pool
-    kind: type[AbstractConnection] = pool.connection_class
-    mixins = [m for m, wanted in [(_HiredisPacking, hasattr(hiredis, "pack_command")),
-                                  (_TimedWrites, sys.version_info < (3, 12))]
-              if wanted and not issubclass(kind, m)]  # fmt: skip
-    if mixins:
-        pool.connection_class = type(f"Lean{kind.__name__}", (*mixins, kind), {})
-
-
 class RedisIndex:
     def __init__(
         self,
@@ -260,8 +208,6 @@ class RedisIndex:
         shard_bits: int = c.DEFAULT_SHARD_BITS,
     ) -> None:
         self.redis = redis
-        if isinstance(redis, Redis):
-            _lean_connections(redis)
         self.max_candidates = max_candidates
         self.chrome_min_stories = chrome_min_stories
         self.shard_bits = shard_bits
@@ -307,11 +253,10 @@ class RedisIndex:
         """Run an ``encode``d write: one round trip."""
         return _upserted(encoded, await _guard(lambda: self._script(keys=self._keys, args=encoded.args)))
 
-    def stream(self, back_to_back: bool = True) -> WriteStream:
-        """Writes in order, each sent before the previous one's reply is read (see
-        ``WriteStream``); a chain of calls without ``back_to_back`` (for one or two writes,
-        not worth a connection of their own)."""
-        return WriteStream(self.redis if back_to_back else None, self._script.sha, self._keys, self.write)
+    def chain(self) -> WriteChain:
+        """Writes made in the order sent, each as soon as the one before has returned (see
+        ``WriteChain``)."""
+        return WriteChain(self.write)
 
     async def query(self, fp: Fingerprint, exclude_id: str | None = None) -> Found:
         """Candidates of a fingerprint (read-only), leaving out the given article id."""
@@ -466,82 +411,35 @@ def _upserted(encoded: Encoded, replies: Sequence[Any]) -> list[UpsertResult]:
     return out
 
 
-class WriteStream:
-    """Writes sent back to back on a connection of their own, so that Redis runs the next
-    one while this process reads and verifies the previous one's candidates (which a
-    round trip per write would leave Redis idle for). One connection keeps them in the
-    order sent: Redis runs a connection's commands one after another and replies in that
-    order. The script is loaded when the stream opens, so no write in flight can meet an
-    empty script cache unless Redis loses it meanwhile (then the batch fails, 503).
+class WriteChain:
+    """Writes made in the order they are sent, each one as soon as the one before it has
+    returned: Redis runs a script call to its end before the next, so each write sees
+    the ones before it, while this process verifies the previous write's candidates.
+    A write after a failed one is not made. Plain script calls on the client's pool, so
+    the same path serves a single Redis and Redis Cluster."""
 
-    On Redis Cluster, whose client lends no connection of its own, each write is sent
-    when the previous one has returned (an ordered chain of calls).
-    """
-
-    def __init__(
-        self,
-        redis: Redis | RedisCluster | None,
-        sha: str,
-        keys: list[str],
-        write: Callable[[Encoded], Awaitable[list[UpsertResult]]],
-    ) -> None:
-        self._redis, self._sha, self._keys, self._write = redis, sha, keys, write
-        self._sent: collections.deque[Encoded] = collections.deque()
-        self._conn: Connection | None = None
+    def __init__(self, write: Callable[[Encoded], Awaitable[list[UpsertResult]]]) -> None:
+        self._write = write
         self._chain: collections.deque[asyncio.Task[list[UpsertResult]]] = collections.deque()
 
-    async def __aenter__(self) -> WriteStream:
-        redis = self._redis
-        if isinstance(redis, Redis):
-            conn = await _guard(redis.connection_pool.get_connection)
-            self._conn = conn
-            try:
-                await _guard(lambda: conn.send_command("SCRIPT", "LOAD", _SCRIPT))
-                await _guard(conn.read_response)
-            except BaseException:
-                await self._close(clean=False)
-                raise
+    async def __aenter__(self) -> WriteChain:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        abandon(self._chain)  # writes of a batch that failed: not sent, or failed already
-        await self._close(clean=not self._sent)
+        abandon(self._chain)  # writes of a batch that failed: not made, or failed already
 
-    async def _close(self, clean: bool) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            if not clean:  # replies still on their way: the connection cannot be reused
-                await conn.disconnect(nowait=True)
-            assert isinstance(self._redis, Redis)
-            await self._redis.connection_pool.release(conn)
-
-    async def send(self, encoded: Encoded) -> None:
-        conn = self._conn
-        if conn is None:
-            previous = self._chain[-1] if self._chain else None
-            self._chain.append(asyncio.create_task(self._after(previous, encoded)))
-            return
-        args = ["EVALSHA", self._sha, len(self._keys), *self._keys, *encoded.args]
-        await _guard(lambda: conn.send_command(*args, check_health=False))
-        self._sent.append(encoded)
+    def send(self, encoded: Encoded) -> None:
+        previous = self._chain[-1] if self._chain else None
+        self._chain.append(asyncio.create_task(self._after(previous, encoded)))
 
     async def _after(self, previous: asyncio.Task[list[UpsertResult]] | None, encoded: Encoded) -> list[UpsertResult]:
         if previous is not None:
-            await previous  # a write after a failed one is not made
+            await previous  # a failure stops this write too
         return await self._write(encoded)
 
     async def receive(self) -> list[UpsertResult]:
         """The results of the oldest write not yet received."""
-        conn = self._conn
-        if conn is None:
-            return await self._chain.popleft()
-        encoded = self._sent[0]
-        try:
-            reply = await _guard(conn.read_response)
-        except redis.exceptions.NoScriptError as exc:
-            raise IndexUnavailable("Redis lost its script cache during a batch; send the batch again") from exc
-        self._sent.popleft()
-        return _upserted(encoded, reply)
+        return await self._chain.popleft()
 
 
 async def _guard(call: Callable[[], Awaitable[T]]) -> T:

@@ -217,11 +217,11 @@ class Deduplicator:
         prepared: list[Prepared | DedupError] = []
         verdicts: list[Verdict] = []
         finishing: list[tuple[list[int], asyncio.Task[list[FinishResult]]]] = []
-        # a pipeline over chunks: Redis runs one chunk's script with the next ones queued
-        # behind it (BATCH_WRITES_AHEAD), while this process prepares the chunk after and
-        # verifies the one before (a verification that must fetch texts waits for them in a
-        # task of its own, not holding up the pipeline); verdicts are concluded in order,
-        # and Redis records them behind the writes
+        # a pipeline over chunks: each chunk's write starts as soon as the one before it has
+        # returned (``WriteChain``, up to BATCH_WRITES_AHEAD chunks ahead), while this
+        # process prepares the chunk after and verifies the one before (a verification
+        # that must fetch texts waits for them in a task of its own, not holding up the
+        # pipeline); verdicts are concluded in order, and Redis records them behind the writes
         sent: collections.deque[tuple[list[Prepared], Encoded]] = collections.deque()
         verifying: collections.deque[asyncio.Task[list[Written]]] = collections.deque()
 
@@ -231,16 +231,16 @@ class Deduplicator:
 
         async def receive() -> None:
             ready, encoded = sent.popleft()
-            verifying.append(asyncio.create_task(self._verified(ready, encoded, await stream.receive())))
+            verifying.append(asyncio.create_task(self._verified(ready, encoded, await chain.receive())))
 
         try:
-            async with self.index.stream(back_to_back=len(articles) > c.UPSERT_CHUNK) as stream:
+            async with self.index.chain() as chain:
                 for start in range(0, len(articles), c.UPSERT_CHUNK):
                     chunk = await self._prepare_many(articles[start : start + c.UPSERT_CHUNK])
                     prepared += chunk
                     if ready := [p for p in chunk if not isinstance(p, DedupError)]:
                         encoded = self._encode(ready)
-                        await stream.send(encoded)
+                        chain.send(encoded)
                         sent.append((ready, encoded))
                     if len(sent) > c.BATCH_WRITES_AHEAD:
                         await receive()

@@ -20,6 +20,9 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DEDUP_SHARED_DIR", REPO.parent / "shared"))
 FIXTURES = Path(__file__).parent / "fixtures"
 
+# leak_guard: a test that leaves a resource open fails itself (see tests/test_isolation.py)
+pytest_plugins = ["pytester", "leak_guard"]
+
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

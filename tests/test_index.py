@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
+import signal
 import time
 import zlib
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ import redis.asyncio
 
 from dedup_service import Settings
 from dedup_service.app import open_service
+from dedup_service.embedded import EmbeddedRedis
 from dedup_service.errors import ConfigError, IndexUnavailable
 from dedup_service.fingerprint import Fingerprint, Fingerprinter
 from dedup_service.index import RedisIndex, Write
@@ -310,84 +312,49 @@ async def any_index(request: pytest.FixtureRequest, redis_url: str, key_prefix: 
     await client.aclose()
 
 
-@pytest.mark.parametrize("back_to_back", [True, False])
-async def test_a_write_stream_runs_writes_in_the_order_sent(any_index: RedisIndex, back_to_back: bool) -> None:
-    """All three writes leave before any reply is read; each sees the ones sent before it."""
+async def test_a_write_chain_runs_writes_in_the_order_sent(any_index: RedisIndex) -> None:
+    """All three writes are sent before any result is received; each sees the ones before it."""
     fp = FP(STORY)
-    async with any_index.stream(back_to_back) as stream:
+    async with any_index.chain() as chain:
         for name in "abc":
-            await stream.send(any_index.encode([Write(name, fp, {})]))
-        found = [[cand.id for cand in (await stream.receive())[0].found.candidates] for _ in "abc"]
+            chain.send(any_index.encode([Write(name, fp, {})]))
+        found = [[cand.id for cand in (await chain.receive())[0].found.candidates] for _ in "abc"]
     assert found == [[], ["a"], ["a", "b"]]
 
 
-async def test_a_write_stream_left_early_drops_its_connection_not_its_writes(index: RedisIndex) -> None:
+async def test_a_write_after_a_failed_one_is_not_made(index: RedisIndex) -> None:
     fp = FP(STORY)
-    async with index.stream() as stream:
-        for name in "ab":
-            await stream.send(index.encode([Write(name, fp, {})]))
-        assert (await stream.receive())[0].iid == "1"
-    # b's reply was never read: the next calls must not see it, and b was written all the same
-    for _ in range(3):
-        assert await ids(index, fp) == ["a", "b"]
+    bad = index.encode([Write("bad", fp, {})])
+    bad.args[1] = "not a time"  # the script rejects the call
+    async with index.chain() as chain:
+        chain.send(bad)
+        chain.send(index.encode([Write("after", fp, {})]))
+        with pytest.raises(redis.exceptions.ResponseError):
+            await chain.receive()
+        with pytest.raises(redis.exceptions.ResponseError):
+            await chain.receive()
+    assert await index.get("after") is None
 
 
-async def test_a_write_stream_fails_with_503_when_redis_loses_its_scripts(index: RedisIndex) -> None:
-    async with index.stream() as stream:
+async def test_a_write_chain_survives_redis_losing_its_scripts(index: RedisIndex) -> None:
+    async with index.chain() as chain:
         await index.redis.script_flush()
-        await stream.send(index.encode([Write("a", FP(STORY), {})]))
-        with pytest.raises(IndexUnavailable, match="script cache"):
-            await stream.receive()
-    assert (await index.upsert("b", FP(STORY), {})).status == "created"  # the next call loads it again
+        chain.send(index.encode([Write("a", FP(STORY), {})]))
+        assert (await chain.receive())[0].status == "created"  # redis-py loads the script again
 
 
-@pytest.mark.parametrize("url", ["redis://127.0.0.1:1", "rediss://127.0.0.1:1", "unix:///tmp/no-such.sock"])
-def test_index_connections_pack_commands_with_hiredis_into_the_same_bytes(url: str) -> None:
-    client = redis.asyncio.Redis.from_url(url)
-    plain = client.connection_pool.make_connection()
-    RedisIndex(client, "pack", max_candidates=100)
-    conn = client.connection_pool.make_connection()
-    assert isinstance(conn, type(plain)) and type(conn) is not type(plain)  # TLS and sockets keep their kind
-    args = ("EVALSHA", "f" * 40, 1, "{pack}:ids", "upsert", 0.25, 2000, "é", b"\x00\xff" * 5000, "x" * 7000)
-    for command in (args, ("SCRIPT LOAD", "return 1")):
-        assert b"".join(conn.pack_command(*command)) == b"".join(plain.pack_command(*command))
-    assert len(conn.pack_command(*args)) == 1 < len(plain.pack_command(*args))  # one buffer, not chunks
-
-
-async def test_index_connections_write_without_a_turn_of_the_event_loop(redis_url: str) -> None:
-    """redis-py bounds a write with asyncio.wait_for, a task of its own before Python 3.12;
-    the index's connections bound it in place: a write that fits the socket's buffer is
-    done when the call returns, with no task to schedule."""
-    client = redis.asyncio.Redis.from_url(redis_url, socket_timeout=5)
-    RedisIndex(client, "w", max_candidates=100)
-    conn = client.connection_pool.make_connection()
-    await conn.connect()
-    write = conn.send_command("PING")
-    with pytest.raises(StopIteration):
-        write.send(None)  # finished at the first step: nothing awaited the loop
-    assert await conn.read_response() in (b"PONG", "PONG")
-    assert conn.socket_timeout == 5
-    await conn.disconnect()
-
-
-async def test_a_write_to_a_server_that_stops_reading_times_out_and_drops_the_connection() -> None:
-    accepted: list[asyncio.StreamWriter] = []
-
-    def answer_the_handshake_then_stop_reading(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(b"+OK\r\n" * 10)  # whatever redis-py sends on connecting (CLIENT SETINFO) is answered
-        accepted.append(writer)
-
-    server = await asyncio.start_server(answer_the_handshake_then_stop_reading, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    client = redis.asyncio.Redis(port=port, socket_timeout=0.3)
-    RedisIndex(client, "w", max_candidates=100)
-    conn = client.connection_pool.make_connection()
-    await conn.connect()
-    with pytest.raises(redis.exceptions.TimeoutError, match="writing"):
-        await conn.send_command("SET", "k", b"x" * 64_000_000)  # more than the socket buffers hold
-    assert not conn.is_connected and conn.socket_timeout == 0.3
-    await client.aclose()
-    for writer in accepted:
-        writer.close()
-    server.close()
-    await server.wait_closed()
+async def test_a_write_to_a_server_that_stops_reading_times_out(tmp_path: Path) -> None:
+    """The index's writes are bounded by redis-py's own socket_timeout: a real redis-server,
+    stopped (SIGSTOP) after the connection is made, reads nothing more."""
+    with EmbeddedRedis(tmp_path, unix_socket=False, persistent=False) as server:
+        assert server.process is not None and server.url is not None
+        async with redis.asyncio.Redis.from_url(server.url, socket_timeout=0.3) as client:
+            index = RedisIndex(client, "w", max_candidates=100)
+            assert await index.ping()
+            server.process.send_signal(signal.SIGSTOP)
+            try:
+                with pytest.raises(IndexUnavailable, match="Timeout"):
+                    await index.store_delivery("big", b"x" * 64_000_000)  # more than the socket buffers hold
+            finally:
+                server.process.send_signal(signal.SIGCONT)
+            assert await index.ping()  # a new connection once the server reads again
