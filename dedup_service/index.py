@@ -251,12 +251,29 @@ class RedisIndex:
 
     async def write(self, encoded: Encoded) -> list[UpsertResult]:
         """Run an ``encode``d write: one round trip."""
-        return _upserted(encoded, await _guard(lambda: self._script(keys=self._keys, args=encoded.args)))
+        return (await self.write_many([encoded]))[0]
+
+    async def write_many(self, batch: Sequence[Encoded]) -> list[list[UpsertResult]]:
+        """Run ``encode``d writes in order, in one pipeline: one round trip for all."""
+
+        async def run() -> list[Any]:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for encoded in batch:
+                    pipe.evalsha(self._script.sha, len(self._keys), *self._keys, *encoded.args)
+                return await pipe.execute(raise_on_error=False)
+
+        replies = await _guard(run)
+        if all(isinstance(r, redis.exceptions.NoScriptError) for r in replies):  # nothing ran: load it, again
+            await _guard(lambda: self.redis.script_load(_SCRIPT))
+            replies = await _guard(run)
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return [_upserted(encoded, reply) for encoded, reply in zip(batch, replies, strict=True)]
 
     def chain(self) -> WriteChain:
-        """Writes made in the order sent, each as soon as the one before has returned (see
-        ``WriteChain``)."""
-        return WriteChain(self.write)
+        """Writes made in the order sent (see ``WriteChain``)."""
+        return WriteChain(self.write_many)
 
     async def query(self, fp: Fingerprint, exclude_id: str | None = None) -> Found:
         """Candidates of a fingerprint (read-only), leaving out the given article id."""
@@ -412,34 +429,61 @@ def _upserted(encoded: Encoded, replies: Sequence[Any]) -> list[UpsertResult]:
 
 
 class WriteChain:
-    """Writes made in the order they are sent, each one as soon as the one before it has
-    returned: Redis runs a script call to its end before the next, so each write sees
-    the ones before it, while this process verifies the previous write's candidates.
-    A write after a failed one is not made. Plain script calls on the client's pool, so
-    the same path serves a single Redis and Redis Cluster."""
+    """Writes made in the order they are sent. Each write joins a queue; whatever is
+    queued goes to Redis in one pipeline (one round trip; Redis runs a connection's
+    commands in order, and each write sees the ones before it), and when that returns,
+    whatever was queued meanwhile goes next. So Redis gets the next writes as soon as it
+    is done with the last, while this process verifies their results. A failure fails
+    every write of its pipeline (those after it may have been made: their pending marks
+    leave them to the repair sweep, as after a crash), and no later write is made. The
+    same path serves a single Redis and Redis Cluster."""
 
-    def __init__(self, write: Callable[[Encoded], Awaitable[list[UpsertResult]]]) -> None:
-        self._write = write
-        self._chain: collections.deque[asyncio.Task[list[UpsertResult]]] = collections.deque()
+    def __init__(self, write_many: Callable[[Sequence[Encoded]], Awaitable[list[list[UpsertResult]]]]) -> None:
+        self._write_many = write_many
+        self._queued: list[tuple[Encoded, asyncio.Future[list[UpsertResult]]]] = []
+        self._results: collections.deque[asyncio.Future[list[UpsertResult]]] = collections.deque()
+        self._pump: asyncio.Task[None] | None = None
+        self._failed: Exception | None = None
 
     async def __aenter__(self) -> WriteChain:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        abandon(self._chain)  # writes of a batch that failed: not made, or failed already
+        abandon([self._pump])  # writes of a batch that failed: not made, or failed already
+        for result in self._results:
+            if not result.done():
+                result.cancel()
+            elif not result.cancelled():
+                result.exception()  # reported by the write that failed, not as never retrieved
 
     def send(self, encoded: Encoded) -> None:
-        previous = self._chain[-1] if self._chain else None
-        self._chain.append(asyncio.create_task(self._after(previous, encoded)))
+        result = asyncio.get_running_loop().create_future()
+        self._results.append(result)
+        if self._failed is not None:
+            result.set_exception(self._failed)
+            return
+        self._queued.append((encoded, result))
+        if self._pump is None:
+            self._pump = asyncio.create_task(self._send_queued())
 
-    async def _after(self, previous: asyncio.Task[list[UpsertResult]] | None, encoded: Encoded) -> list[UpsertResult]:
-        if previous is not None:
-            await previous  # a failure stops this write too
-        return await self._write(encoded)
+    async def _send_queued(self) -> None:
+        while self._queued:
+            group, self._queued = self._queued, []
+            try:
+                replies = await self._write_many([encoded for encoded, _ in group])
+            except Exception as exc:
+                self._failed = exc
+                for _, result in [*group, *self._queued]:
+                    result.set_exception(exc)
+                self._queued = []
+                break
+            for (_, result), reply in zip(group, replies, strict=True):
+                result.set_result(reply)
+        self._pump = None
 
     async def receive(self) -> list[UpsertResult]:
         """The results of the oldest write not yet received."""
-        return await self._chain.popleft()
+        return await self._results.popleft()
 
 
 async def _guard(call: Callable[[], Awaitable[T]]) -> T:

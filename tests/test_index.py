@@ -322,18 +322,32 @@ async def test_a_write_chain_runs_writes_in_the_order_sent(any_index: RedisIndex
     assert found == [[], ["a"], ["a", "b"]]
 
 
-async def test_a_write_after_a_failed_one_is_not_made(index: RedisIndex) -> None:
+async def test_a_failed_write_fails_the_writes_sent_with_it_and_stops_the_chain(index: RedisIndex) -> None:
     fp = FP(STORY)
     bad = index.encode([Write("bad", fp, {})])
     bad.args[1] = "not a time"  # the script rejects the call
     async with index.chain() as chain:
         chain.send(bad)
+        chain.send(index.encode([Write("with-it", fp, {})]))  # in the same round trip
+        for _ in range(2):
+            with pytest.raises(redis.exceptions.ResponseError):
+                await chain.receive()
         chain.send(index.encode([Write("after", fp, {})]))
         with pytest.raises(redis.exceptions.ResponseError):
             await chain.receive()
-        with pytest.raises(redis.exceptions.ResponseError):
-            await chain.receive()
-    assert await index.get("after") is None
+    assert await index.get("after") is None  # never sent
+    assert await index.get("with-it") is not None  # written: sending the batch again is safe (same id, same text)
+
+
+async def test_writes_sent_while_redis_is_busy_go_together(index: RedisIndex) -> None:
+    """One round trip for all the writes queued while the one before was running."""
+    reads = int((await index.redis.info("stats"))["total_reads_processed"])
+    async with index.chain() as chain:
+        for name in "abcd":
+            chain.send(index.encode([Write(name, FP(f"{name} " + STORY), {})]))
+        assert [len(await chain.receive()) for _ in "abcd"] == [1, 1, 1, 1]
+    # the first write alone, the three queued behind it together, and this INFO call
+    assert int((await index.redis.info("stats"))["total_reads_processed"]) - reads <= 3
 
 
 async def test_a_write_chain_survives_redis_losing_its_scripts(index: RedisIndex) -> None:
