@@ -14,28 +14,30 @@ Relations, strongest first (thresholds in ``Thresholds``):
   (a rewrite, an update, or the same template filled in with other figures or names).
 
 The estimates are sketches: for a short text (a few dozen words, a handful of anchors)
-their error is several points. A pair they place between ``related`` and a copy, with
-agreeing facts, is therefore settled by measuring it: ``examine`` names such
-candidates, and given their stored texts aligns the words (``aligned_shares``).
+their error is several points. And facts compared as sets over whole texts see a site's
+headline, a dropped dateline or a credit line as other facts. A pair the estimates
+place within two standard errors of a copy, or whose facts differ as sets, is therefore
+settled by measuring it, and so are an article's likeliest sources (a rewrite's, a
+template's): ``examine`` names such candidates, and given their stored texts aligns the
+words (``align``), which also compares facts only where the texts differ.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from . import constants as c_
+from .align import Alignment, align, kept_phrases
 from .candidate import Candidate
 from .features import Facts, contained_share
 from .fingerprint import Fingerprint
 from .minhash import jaccard_many
 from .models import Match, Relation
-from .normalize import split_lines, words
 
 try:  # native screening and facts check (_fast.c): the same results as ``screen_numpy`` and ``facts_agree``
     from ._fast import agree as _native_agree
@@ -58,8 +60,19 @@ class Thresholds:
       reappear in the larger for any copy verdict;
     - size_ratio: with a high Jaccard, the smaller text must have at most this share of
       the larger's shingles to be called a cut-down copy rather than a near duplicate;
-    - min_part: below near-duplicate similarity, the smaller text must have at least this
-      share of the larger's shingles: a cut-down copy keeps a fifth of the story or more.
+    - min_words: below near-duplicate similarity, the smaller text must have at least this
+      many words: an excerpt of 25 words (a lede, a teaser) is a copy of its story,
+      while a line or two (a headline, a stock phrase) says too little to be one;
+    - rewrite 1/8: the share of the incoming article's 3-word phrases found verbatim in
+      the match for the article to be a rewrite of it (written from it, reordered and
+      reworded). Independent reports of one event share its names and quotes, well under
+      one phrase in eight; a rewrite keeps whole phrases of its source. Of the candidates
+      whose sampled phrases (anchors) reach half of it, the REWRITE_SOURCES holding the
+      most are measured on their texts.
+    - template_facts 1/3: a measured pair with ``related`` of the words in place whose facts
+      disagree is a template (``related``), not a rewrite, when a third or more of the
+      words it substitutes inside sentences are facts: a template swaps a figure with its unit ("1.23 dlrs" for "98
+      cts") or a name, and a rewrite rewords its source around the same facts.
     """
 
     near: float = 0.5
@@ -67,8 +80,15 @@ class Thresholds:
     related: float = 0.7
     facts: float = 0.6
     size_ratio: float = 0.8
-    min_part: float = 0.2
+    min_words: int = c_.MIN_COPY_WORDS
+    rewrite: float = c_.REWRITE_PHRASE_SHARE
+    template_facts: float = 1 / 3
     shingle_size: int = 5
+
+    @property
+    def rewrite_screen(self) -> float:
+        """The estimated phrase share (from the anchor sample) worth measuring."""
+        return self.rewrite / 2
 
 
 # the estimates below take floats or numpy arrays alike, so that verification can
@@ -98,7 +118,14 @@ def _word_share(share: Num, var: Floats, k: int) -> tuple[Floats, Floats]:
 def containment(
     jaccard: Num, size_a: Num, size_b: Num, shared: Num, anchors_a: Num, num_perm: int, shingle_size: int
 ) -> Floats:
-    """Estimated share of A's words that reappear in B.
+    """Estimated share of A's words that reappear in B (see ``containment_and_error``)."""
+    return containment_and_error(jaccard, size_a, size_b, shared, anchors_a, num_perm, shingle_size)[0]
+
+
+def containment_and_error(
+    jaccard: Num, size_a: Num, size_b: Num, shared: Num, anchors_a: Num, num_perm: int, shingle_size: int
+) -> tuple[Floats, Floats]:
+    """Estimated share of A's words that reappear in B, and its standard error.
 
     Two estimates are combined by inverse variance: the share of A's anchors (word
     3-shingles) found in B, a binomial share with variance c(1-c)/n; and the share of
@@ -117,7 +144,9 @@ def containment(
     c = _clip(by_anchors, 0.05, 0.95)
     p_a, var_a = _word_share(by_anchors, c * (1 - c) / anchors, c_.ANCHOR_SHINGLE_SIZE)
     w_a, w_d = 1 / np.maximum(var_a, 1e-6), 1 / np.maximum(var_d, 1e-6)
-    return np.where(np.greater(anchors_a, 0), (w_a * p_a + w_d * p_d) / (w_a + w_d), p_d)
+    has_anchors = np.greater(anchors_a, 0)
+    return (np.where(has_anchors, (w_a * p_a + w_d * p_d) / (w_a + w_d), p_d),
+            np.sqrt(np.where(has_anchors, 1 / (w_a + w_d), 1 / w_d)))  # fmt: skip
 
 
 def facts_agree(small: Facts, large: Facts, threshold: float, nearly_all: float) -> bool:
@@ -141,26 +170,6 @@ def facts_agree(small: Facts, large: Facts, threshold: float, nearly_all: float)
     return names >= threshold and (keys[0] in vocabulary or names >= nearly_all)
 
 
-def aligned_shares(query_text: str, cand_text: str) -> tuple[float, float] | None:
-    """Measured, not estimated: the share of each text's words that an order-keeping
-    alignment of the two word sequences (difflib's longest matching blocks) pairs with
-    words of the other. A re-keyed word or a re-edited sentence costs only its own words.
-    None when a text has more than MAX_ALIGNED_WORDS words: alignment time grows with the
-    product of the lengths (up to about 100 ms at the bound, for degenerate repetitive
-    texts), and a long text's estimates are precise anyway."""
-    a, b = _words(query_text), _words(cand_text)
-    if max(len(a), len(b)) > c_.MAX_ALIGNED_WORDS:
-        return None
-    if not a or not b:
-        return 0.0, 0.0
-    aligned = sum(block.size for block in SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks())
-    return aligned / len(a), aligned / len(b)
-
-
-def _words(text: str) -> list[str]:
-    return words(" ".join(line.normalized for line in split_lines(text)))
-
-
 def _facts_agree(query: Fingerprint, cand: Candidate, t: Thresholds) -> bool:
     """``facts_agree`` of the smaller text (the query on a tie) in the larger."""
     if _native_agree is not None:
@@ -169,21 +178,35 @@ def _facts_agree(query: Fingerprint, cand: Candidate, t: Thresholds) -> bool:
     return facts_agree(small, large, t.facts, t.contained)
 
 
-def _a_part(query: Fingerprint, cand: Candidate, t: Thresholds) -> bool:
-    """Below near-duplicate similarity the shared text must also be a real part of the
-    larger article: a teaser or a quoted paragraph inside a long page is not a copy."""
-    nq, nc = query.signature.size, cand.size
-    return min(nq, nc) >= t.min_part * max(nq, nc)
+def _long_enough(query: Fingerprint, cand: Candidate, t: Thresholds) -> bool:
+    """The smaller text has ``min_words`` words (a text of n words has about n - k + 1
+    distinct k-shingles)."""
+    return min(query.signature.size, cand.size) >= t.min_words - t.shingle_size + 1
 
 
 class Judgement(NamedTuple):
     relation: Relation | None
     similarity: float
     containment: float  # of the query in the candidate
-    # estimated between related and copy, below near-duplicate similarity, with agreeing
-    # facts: the error of the estimates decides, so the pair should be measured (texts of
-    # up to MAX_ALIGNED_WORDS; longer ones have precise estimates)
+    coverage: float  # of the candidate in the query
+    # below near-duplicate similarity, a copy or a possible one by the estimates (within
+    # two standard errors), a copy but for facts that differ as sets, or a possible
+    # rewrite: the pair should be measured (texts of up to MAX_ALIGNED_WORDS; longer ones
+    # have precise estimates)
     undecided: bool = False
+    # measured only to tell whether the query was written from the candidate (a rewrite,
+    # or related as a template): the best REWRITE_SOURCES of these are
+    source_only: bool = False
+
+
+def _could_be_copy(query: Fingerprint, cand: Candidate, sim: float, c_q: float, c_c: float,
+                   searched_anchors: int, t: Thresholds) -> bool:  # fmt: skip
+    """The larger estimated containment lies within two standard errors of ``contained``:
+    measuring the pair could make it a copy."""
+    nq, nc, perms = query.signature.size, cand.size, len(query.signature.values)
+    size_a, size_b, anchors = (nq, nc, searched_anchors) if c_q >= c_c else (nc, nq, cand.anchors)
+    error = containment_and_error(sim, size_a, size_b, cand.shared_anchors, anchors, perms, t.shingle_size)[1]
+    return max(c_q, c_c) + 2 * float(error) >= t.contained
 
 
 def relate(
@@ -192,34 +215,55 @@ def relate(
     sim: float,
     c_q: float,
     c_c: float,
+    searched_anchors: int,
     t: Thresholds,
-    aligned: tuple[float, float] | None = None,
+    aligned: Alignment | None = None,
 ) -> Judgement:
     """The relation of query and candidate, given the estimated containments of the query
-    in the candidate (c_q) and the reverse (c_c), or, below near-duplicate similarity, the
-    measured ones (``aligned``) when known."""
+    in the candidate (c_q) and the reverse (c_c) and the number of the query's anchors (a
+    sample of its 3-word phrases) searched, of which the candidate holds
+    ``cand.shared_anchors``; or, when known, the alignment of their texts: its facts
+    check, and below near-duplicate similarity its measured shares."""
+    phrases = cand.shared_anchors / max(searched_anchors, 1)
     if cand.text_hash == query.text_hash:
-        return Judgement(Relation.EXACT, 1.0, 1.0)
-    if sim < t.near and max(c_q, c_c) < min(t.related, t.contained):
-        return Judgement(None, sim, c_q)  # far below every relation: no need to compare facts
+        return Judgement(Relation.EXACT, 1.0, 1.0, 1.0)
+    if sim < t.near and max(c_q, c_c) < min(t.related, t.contained) and phrases < t.rewrite_screen:
+        return Judgement(None, sim, c_q, c_c)  # far below every relation: no need to compare facts
     nq, nc = query.signature.size, cand.size
-    agree = _facts_agree(query, cand, t)
+    measurable = aligned is None and max(nq, nc) <= c_.MAX_ALIGNED_WORDS
+    agree = aligned.facts_agree if aligned is not None else _facts_agree(query, cand, t)
     if agree and sim >= t.near:
         if c_q >= t.contained and nq <= t.size_ratio * nc:
-            return Judgement(Relation.CONTAINED, sim, c_q)
+            return Judgement(Relation.CONTAINED, sim, c_q, c_c)
         if c_c >= t.contained and nc <= t.size_ratio * nq:
-            return Judgement(Relation.CONTAINS, sim, c_q)
-        return Judgement(Relation.NEAR_DUPLICATE, sim, c_q)
-    if not _a_part(query, cand, t):
-        return Judgement(None, sim, c_q)
+            return Judgement(Relation.CONTAINS, sim, c_q, c_c)
+        return Judgement(Relation.NEAR_DUPLICATE, sim, c_q, c_c)
+    if not _long_enough(query, cand, t):
+        return Judgement(None, sim, c_q, c_c)
     if aligned is not None:
-        c_q, c_c = aligned
+        c_q, c_c = aligned.share_a, aligned.share_b
     if agree and max(c_q, c_c) >= t.contained:
-        return Judgement(Relation.CONTAINED if c_q >= c_c else Relation.CONTAINS, sim, c_q)
-    if max(c_q, c_c) >= t.related:
-        undecided = agree and aligned is None and max(nq, nc) <= c_.MAX_ALIGNED_WORDS
-        return Judgement(Relation.RELATED, sim, c_q, undecided)
-    return Judgement(None, sim, c_q)
+        # below near-duplicate similarity a copy is known by its containment alone; one
+        # shared anchor (a short text may be a candidate by one) is one phrase in common,
+        # whatever it makes of the estimate: measured, where the texts can be aligned
+        thin = cand.shared_anchors < c_.MIN_SHARED_ANCHORS
+        return Judgement(Relation.CONTAINED if c_q >= c_c else Relation.CONTAINS, sim, c_q, c_c, measurable and thin)
+    if aligned is None:
+        if max(c_q, c_c) >= t.related:
+            could_be_copy = _could_be_copy(query, cand, sim, c_q, c_c, searched_anchors, t)
+            return Judgement(Relation.RELATED, sim, c_q, c_c, measurable, not could_be_copy)
+        possible = phrases >= t.rewrite_screen
+        return Judgement(None, sim, c_q, c_c, measurable and possible, True)
+    # measured: an alignment pairs common words ("the", "of") between any two texts, so
+    # what the texts share is read from their 3-word phrases, not from the aligned words
+    if not agree and max(c_q, c_c) >= t.related and aligned.substituted_facts >= t.template_facts:
+        # the same text, other facts in its sentences: a template filled in again, or an update
+        return Judgement(Relation.RELATED, sim, c_q, c_c)
+    if aligned.phrases_a >= t.rewrite:
+        # written from the match: reordered and reworded, whole phrases kept; its figures
+        # are the shares of each text's phrases found in the other
+        return Judgement(Relation.REWRITE, sim, aligned.phrases_a, aligned.phrases_b)
+    return Judgement(None, sim, c_q, c_c)
 
 
 _RANK = {
@@ -227,19 +271,19 @@ _RANK = {
     Relation.CONTAINED: 1,
     Relation.CONTAINS: 1,
     Relation.NEAR_DUPLICATE: 1,
-    Relation.RELATED: 2,
+    Relation.REWRITE: 2,
+    Relation.RELATED: 3,
 }
 
 
 Screened = list[tuple[int, float, float, float]]  # (candidate index, similarity, c_q, c_c)
 
 
-def screen_numpy(query: Fingerprint, candidates: Sequence[Candidate], searched_anchors: int, t: Thresholds) -> Screened:
-    """The candidates worth a close look, with their estimates, computed for all at once:
-    most share a few common phrases and nothing more. (The native core does the same in
-    one call; this is the path without it.)"""
-    if not candidates:
-        return []
+def estimates(
+    query: Fingerprint, candidates: Sequence[Candidate], searched_anchors: int, t: Thresholds
+) -> tuple[Floats, Floats, Floats]:
+    """Similarity, and containment of the query in each candidate and of each candidate in
+    the query, for all candidates at once."""
     sims = jaccard_many(query.signature.values, np.stack([c.signature.values for c in candidates]))
     sizes = np.array([c.signature.size for c in candidates], dtype=np.float64)
     shared = np.array([c.shared_anchors for c in candidates], dtype=np.float64)
@@ -249,13 +293,24 @@ def screen_numpy(query: Fingerprint, candidates: Sequence[Candidate], searched_a
     both = containment(np.concatenate((sims, sims)), np.concatenate((np.full(n, nq), sizes)),
                        np.concatenate((sizes, np.full(n, nq))), np.concatenate((shared, shared)),
                        np.concatenate((np.full(n, searched_anchors), anchors)), perms, k)  # fmt: skip
-    c_q, c_c = both[:n], both[n:]
+    return sims, both[:n], both[n:]
+
+
+def screen_numpy(query: Fingerprint, candidates: Sequence[Candidate], searched_anchors: int, t: Thresholds) -> Screened:
+    """The candidates worth a close look as copies or related texts, with their estimates,
+    computed for all at once: most share a few common phrases and nothing more. (The
+    native core does the same in one call; this is the path without it.)"""
+    if not candidates:
+        return []
+    sims, c_q, c_c = estimates(query, candidates, searched_anchors, t)
     exact = np.array([c.text_hash == query.text_hash for c in candidates])
     worth = exact | (sims >= t.near) | (np.maximum(c_q, c_c) >= min(t.related, t.contained))
     return [(i, float(sims[i]), float(c_q[i]), float(c_c[i])) for i in np.flatnonzero(worth).tolist()]
 
 
-def screen(query: Fingerprint, candidates: Sequence[Candidate], searched_anchors: int, t: Thresholds) -> Screened:
+def screen_copies(
+    query: Fingerprint, candidates: Sequence[Candidate], searched_anchors: int, t: Thresholds
+) -> Screened:
     """``screen_numpy``, natively when built: from the candidates' packed records, so that
     only those worth a close look are ever decoded."""
     if _native_screen is None or not candidates:
@@ -265,6 +320,18 @@ def screen(query: Fingerprint, candidates: Sequence[Candidate], searched_anchors
                           [c.record for c in candidates], [c.text_hash for c in candidates],
                           [c.shared_anchors for c in candidates], [c.anchors for c in candidates],
                           t.shingle_size, c_.ANCHOR_SHINGLE_SIZE, t.near, min(t.related, t.contained))  # fmt: skip
+
+
+def screen(query: Fingerprint, candidates: Sequence[Candidate], searched_anchors: int, t: Thresholds) -> Screened:
+    """``screen_copies``, then the possible rewrites among the rest: those holding
+    ``rewrite_screen`` of the query's sampled phrases, two at least."""
+    found = screen_copies(query, candidates, searched_anchors, t)
+    seen = {i for i, *_ in found}
+    enough = t.rewrite_screen * searched_anchors
+    if rest := [i for i, c in enumerate(candidates) if i not in seen and c.shared_anchors >= enough]:
+        sims, c_q, c_c = estimates(query, [candidates[i] for i in rest], searched_anchors, t)
+        found += [(i, float(sims[j]), float(c_q[j]), float(c_c[j])) for j, i in enumerate(rest)]
+    return found
 
 
 def examine(
@@ -278,18 +345,29 @@ def examine(
     relation the estimates could not settle and ``texts`` did not hold: give their texts
     to settle them."""
     matches, unsure = [], []
-    for i, sim, c_q, c_c in screen(query, candidates, searched_anchors, thresholds):
+    screened = screen(query, candidates, searched_anchors, thresholds)
+    judged_all = [relate(query, candidates[i], sim, c_q, c_c, searched_anchors, thresholds)
+                  for i, sim, c_q, c_c in screened]  # fmt: skip
+    # an article is written from one source, two at most: of the possible sources (a
+    # rewrite's, a template's), only those holding the most of its sampled phrases are measured
+    rewrites = [k for k, j in enumerate(judged_all) if j.undecided and j.source_only]
+    rewrites.sort(key=lambda k: -candidates[screened[k][0]].shared_anchors)
+    for k in rewrites[c_.REWRITE_SOURCES :]:
+        judged_all[k] = judged_all[k]._replace(undecided=False)
+    for (i, sim, c_q, c_c), judged in zip(screened, judged_all, strict=True):
         cand = candidates[i]
-        judged = relate(query, cand, sim, c_q, c_c, thresholds)
         if judged.undecided:
             if texts and cand.iid in texts:
-                if (aligned := aligned_shares(query.text, texts[cand.iid])) is not None:
-                    judged = relate(query, cand, sim, c_q, c_c, thresholds, aligned)
+                text = texts[cand.iid]
+                if judged.relation is None and kept_phrases(query.text, text) < thresholds.rewrite:
+                    pass  # a possible rewrite only, and it keeps too few phrases: no need to align
+                elif (aligned := align(query.text, text, thresholds.facts, thresholds.contained)) is not None:
+                    judged = relate(query, cand, sim, c_q, c_c, searched_anchors, thresholds, aligned)
             else:
                 unsure.append(cand.iid)
         if judged.relation is not None:
             matches.append(Match(cand.id, judged.similarity, judged.containment, judged.relation, cand.cluster_id,
-                                 cand.meta))  # fmt: skip
+                                 cand.meta, judged.coverage))  # fmt: skip
     return sort_matches(matches), unsure
 
 

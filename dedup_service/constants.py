@@ -56,10 +56,16 @@ ANCHOR_SHINGLE_SIZE = 3
 ANCHOR_MOD = 8
 MAX_ANCHORS = 256
 MIN_SHARED_ANCHORS = 2
-# ... and, unless it also shares an LSH bucket, at least this share of the smaller anchor
-# set: a related text keeps 0.7 of the words, so about 0.7**3 = 0.34 of the 3-word
-# anchors; below 0.25 it cannot be related, and is not worth sending back to verify
-MIN_SHARED_ANCHOR_SHARE = 0.25
+# a rewrite (an article written from another) keeps at least one in eight of its 3-word
+# phrases verbatim from its source (see classify.Thresholds.rewrite)
+REWRITE_PHRASE_SHARE = 1 / 8
+# a candidate must also, unless it shares an LSH bucket, hold at least this share of the
+# smaller anchor set: half a rewrite's share of phrases (anchors are a sample of them,
+# so the share is an estimate); a related text keeps about 0.7**3 = 0.34 of the anchors
+MIN_SHARED_ANCHOR_SHARE = REWRITE_PHRASE_SHARE / 2
+# an article is written from one source story, sometimes two: of its possible rewrites,
+# only the candidates holding the most of its sampled phrases are measured on their texts
+REWRITE_SOURCES = 2
 # a cut-down copy keeps 0.9 of the words, about 0.73 of the anchors: an article whose
 # candidates all share less than half of the smaller anchor set (and no LSH bucket)
 # has no copy among them, so its verdict needs no second call to record links
@@ -86,6 +92,10 @@ CLUSTER_CANDIDATES = 32
 # text, in a worker thread), and a longer text carries 100+ anchors, which pin the
 # estimate within a few points
 MAX_ALIGNED_WORDS = 1000
+# an excerpt of this many words (a lede, a teaser) says enough to be a copy of its story;
+# a shorter line found whole in two texts (a tagline, a section name, an agency blurb, a
+# credit) is stock text, and shows neither a copy nor a rewrite (see classify.Thresholds)
+MIN_COPY_WORDS = 25
 
 # Postings (LSH buckets, anchors) live in 2**shard_bits hashes per kind (a setting, fixed
 # when an index is created): with 13 bits, about 300 fields per shard at 100k articles.
@@ -130,9 +140,11 @@ UPSERT_CHUNK = 50
 # chunks a batch prepares and sends ahead of the oldest reply it has not read, so that
 # Redis has the next chunk's write while this process verifies
 BATCH_WRITES_AHEAD = 2
-# a batch hands the event loop back every this many articles of CPU work (about 5 ms), so
-# single requests are served while a large batch is being fingerprinted and verified
-BATCH_YIELD_EVERY = 25
+# a batch hands the event loop back after each article of CPU work (a fraction of a
+# millisecond), so that single requests are served while a large batch is fingerprinted,
+# and the batch's next writes go to Redis as soon as the ones before return: in process,
+# 1.43 cores busy against 1.28 when it yielded every 25 articles (benchmarks/README.md)
+BATCH_YIELD_EVERY = 1
 
 # the serving process's garbage-collector thresholds (see cli.tune_gc): a young-generation
 # collection every 100k net container allocations (a few batches) instead of every 700

@@ -99,6 +99,36 @@ def facts_python(text: str) -> Facts:
     return Facts(_hashes(figures), _hashes(names), vocabulary)
 
 
+def tokens(text: str) -> list[str]:
+    """The tokens facts are read from: words, and figures with their inner punctuation
+    ("6-1/8", "2,400", "50-mln-dlr")."""
+    return _TOKEN.findall(text)
+
+
+def fact_keys(tokens: list[str]) -> list[str | None]:
+    """For each token (``tokens``) of a text as written (not case-folded): the fact it
+    states, by the rules of ``facts_python``: ``"#"`` and the figure ("#2.5", "#50" for
+    "50-mln-dlr", and "#10" for "ten"), ``"@"`` and the case-folded name ("@phillips"),
+    or None for any other word. Names are looked for only in texts whose case carries
+    information."""
+    has_digit = _DIGIT.search
+    keys: list[str | None] = [None] * len(tokens)
+    for i, t in enumerate(tokens):
+        if has_digit(t):
+            keys[i] = "#" + "-".join(p for p in t.split("-") if has_digit(p))
+        elif n := _NUMBER_WORDS.get(t.casefold()):
+            keys[i] = "#" + n
+    words = [t for t in tokens if not has_digit(t)]
+    capitalized = sum(1 for t in words if t[0].isupper())
+    if not words or not _CASED_SHARE[0] <= capitalized / len(words) <= _CASED_SHARE[1]:
+        return keys
+    lower = {t for t in words if t.islower()}
+    for i, t in enumerate(tokens):
+        if keys[i] is None and t[0].isupper() and (low := t.lower()) not in lower and low not in _STOPWORDS:
+            keys[i] = "@" + t.casefold()
+    return keys
+
+
 def vocabulary_keys(tokens: Iterable[str]) -> U16:
     """The top 16 bits of the tokens' hashes, sorted, each once: a vocabulary of a few
     hundred words then costs 2 bytes a word in the index, and a word absent from it is

@@ -20,6 +20,7 @@ class Relation(enum.StrEnum):
     NEAR_DUPLICATE = "near_duplicate"
     CONTAINED = "contained"
     CONTAINS = "contains"
+    REWRITE = "rewrite"
     RELATED = "related"
 
 
@@ -44,16 +45,18 @@ class Article:
 class Match:
     id: str
     similarity: float
-    containment: float
+    containment: float  # share of the incoming article's words found in the match
     relation: Relation
     cluster_id: str
     meta: dict[str, str] = field(default_factory=dict)
+    coverage: float = 0.0  # share of the match's words found in the incoming article
 
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "similarity": round(self.similarity, 4),
             "containment": round(self.containment, 4),
+            "coverage": round(self.coverage, 4),
             "relation": self.relation.value,
             "cluster_id": self.cluster_id,
             **{k: self.meta.get(k) for k in ("site", "url", "title", "published_at")},

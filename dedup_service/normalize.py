@@ -34,8 +34,8 @@ class Line(NamedTuple):
     key: bytes
 
 
-def fold(text: str) -> str:
-    """NFKC, unified quotes and dashes, case-folded; whitespace and line breaks as they are.
+def unify(text: str) -> str:
+    """NFKC, unified quotes and dashes; case, whitespace and line breaks as they are.
 
     As ``str.translate`` with ``_CHAR_MAP`` would, but a dict lookup per character costs
     about 28 µs on a 1,000-character story with curly quotes; a search for each of the few
@@ -45,7 +45,12 @@ def fold(text: str) -> str:
     for char, replacement in _CHAR_MAP.items():
         if char in text:
             text = text.replace(char, replacement)
-    return text.casefold()
+    return text
+
+
+def fold(text: str) -> str:
+    """``unify``, case-folded."""
+    return unify(text).casefold()
 
 
 def normalize(text: str) -> str:

@@ -43,13 +43,23 @@ SCHEMAS: dict[str, Any] = {
     },
     "Match": {
         "type": "object",
-        "required": ["id", "similarity", "containment", "relation", "cluster_id",
+        "required": ["id", "similarity", "containment", "coverage", "relation", "cluster_id",
                      "site", "url", "title", "published_at"],
         "properties": {
             "id": _STR,
-            "similarity": {"type": "number", "minimum": 0, "maximum": 1},
-            "containment": {"type": "number", "minimum": 0, "maximum": 1},
-            "relation": {"enum": [r.value for r in Relation if r is not Relation.NEW]},
+            "similarity": {"type": "number", "minimum": 0, "maximum": 1,
+                           "description": "estimated Jaccard similarity of the two texts' word 5-shingles"},
+            "containment": {"type": "number", "minimum": 0, "maximum": 1,
+                            "description": "share of the article's words found in the match (for a rewrite: "
+                                           "of its 3-word phrases, measured)"},
+            "coverage": {"type": "number", "minimum": 0, "maximum": 1,
+                         "description": "share of the match's words found in the article: how much of it was "
+                                        "kept (for a rewrite: of its 3-word phrases, measured)"},
+            "relation": {"enum": [r.value for r in Relation if r is not Relation.NEW],
+                         "description": "exact | near_duplicate | contained (the article inside the match) | "
+                                        "contains | rewrite (written from the match: at least 1/8 of the "
+                                        "article's 3-word phrases are the match's, same facts) | related (0.7 "
+                                        "of either text's words, other facts: a template or an update)"},
             "cluster_id": _STR, "site": _NSTR, "url": _NSTR, "title": _NSTR, "published_at": _NSTR,
         },
     },

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import constants as c
-from .agency import detect, dominant
+from .agency import detect, dominant, is_own_copy
 from .candidate import Candidate, pack_record
 from .chrome import SiteChrome
 from .classify import COPY_RELATIONS, Thresholds, examine, overall_relation, verify
@@ -75,12 +75,14 @@ class ClusterView:
                 "original": self.original, "members": self.members}  # fmt: skip
 
 
-def _published_key(meta: dict[str, str], ingested_at: float) -> tuple[float, float]:
-    """Sort key for "first seen": publish time when known, then ingest time."""
+def _published_key(meta: dict[str, str], ingested_at: float) -> tuple[float, bool, float]:
+    """Sort key for "first seen": publish time when known; where that does not decide, the
+    agency's own copy before its republications; then ingest time."""
     try:
-        return (iso_timestamp(meta.get("published_at") or ""), ingested_at)
+        published = iso_timestamp(meta.get("published_at") or "")
     except ValueError:
-        return (math.inf, ingested_at)
+        published = math.inf
+    return (published, not is_own_copy(meta), ingested_at)
 
 
 class Deduplicator:
@@ -155,7 +157,7 @@ class Deduplicator:
                 out.append(exc)
                 continue
             meta = article.meta()
-            if agency := detect((line.text for line in lines), article.source):
+            if agency := detect((line.text for line in lines), article.source, article.site):
                 meta["agency"] = agency
             out.append(Prepared(article, lines, fp, meta))
         return out

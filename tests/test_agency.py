@@ -1,7 +1,7 @@
 import pytest
 from conftest import shared_file
 
-from dedup_service.agency import detect, dominant
+from dedup_service.agency import agency_of_site, detect, dominant, is_own_copy
 
 
 @pytest.mark.parametrize(
@@ -18,6 +18,13 @@ from dedup_service.agency import detect, dominant
         (["Anything."], "Xinhua", "Xinhua"),
         (["Anything."], "Associated Press", "AP"),
         (["Anything."], "Daily Planet", None),
+        (["Text of the story.", "With AFP"], None, "AFP"),
+        (["Texte de la dépêche.", "Avec AFP"], None, "AFP"),
+        (["Texto de la noticia.", "(EFE)"], None, "EFE"),
+        (["Text der Meldung.", "\u00a9 dpa-infocom"], None, "dpa"),
+        (["Text of the story.", "\u00a9 AFP"], None, "AFP"),
+        (["Text of the story.", "AFP contributed to this report."], None, "AFP"),
+        (["Text of the story.", "The AFP said so."], None, None),
     ],
 )
 def test_detect(lines: list[str], source: str | None, expected: str | None) -> None:
@@ -32,3 +39,20 @@ def test_dominant_agency_of_a_cluster() -> None:
     assert dominant(["AFP", None, "AP", "AFP"]) == "AFP"
     assert dominant(["AP", "AFP"]) == "AFP"  # ties: alphabetical, so the answer is stable
     assert dominant([None]) is None
+
+
+@pytest.mark.parametrize(
+    ("site", "expected"),
+    [("afp.com", "AFP"), ("https://www.afp.com/en/news/1", "AFP"), ("en.yna.co.kr", "Yonhap"), ("apnews.com", "AP"),
+     ("notafp.com", None), ("lemonde.fr", None), ("", None)],
+)  # fmt: skip
+def test_an_agency_site_is_its_own(site: str, expected: str | None) -> None:
+    assert agency_of_site(site) == expected
+    assert detect(["A story with no dateline and no credit."], site=site) == expected
+
+
+def test_own_copy_is_the_agency_site_or_a_feed_with_the_agency_as_source() -> None:
+    assert is_own_copy({"agency": "AFP", "site": "afp.com"})
+    assert is_own_copy({"agency": "AFP", "source": "Agence France-Presse"})
+    assert not is_own_copy({"agency": "AFP", "site": "lemonde.fr", "source": "AFP"})
+    assert not is_own_copy({"site": "afp.com"})

@@ -99,3 +99,14 @@ def test_extraction_benchmark_scores_each_extractor(tmp_path: Path) -> None:
     for r in res["extractors"].values():
         assert 0 <= r["precision"] <= 1 and 0 <= r["recall"] <= 1 and 0 <= r["clean_pages"] <= 1
         assert r["ms_per_page"] > 0
+
+
+def test_syndication_benchmark_scores_the_meter_rewrites(tmp_path: Path) -> None:
+    shared_file("data/meter_dev/meter_pa.jsonl")
+    res = _run("bench_syndication.py", "--part", "meter", out=tmp_path / "m.json")["meter"]
+    assert res["pa"] == 382 and res["news"] == 449
+    for detector in ("service", "datasketch", "exact 3-gram ≥ 1/8", "exact 3-gram ≥ 0.2"):
+        assert set(res[detector]) == {"precision", "recall", "wholly_recall", "wrong_story_share"}
+    # the service links rewrites: far more than the shingle-LSH baseline, which finds none
+    assert res["service"]["recall"] > res["datasketch"]["recall"] + 0.3
+    assert 0 < res["mean_reused_share"] < 1

@@ -56,6 +56,15 @@ async def test_cluster_view_names_original_sites_and_agency(client: TestClient) 
     assert (await client.get("/v1/clusters/c999999")).status == 404
 
 
+async def test_without_dates_the_agency_own_copy_is_the_original(client: TestClient) -> None:
+    page = "Floods: the dykes hold\n\n" + AGENCY + "\n\nWith AFP"
+    await post(client, "/v1/articles", {"id": "scraped", "text": page, "site": "news.example"}, 201)
+    res = await post(client, "/v1/articles", {"id": "afp", "text": AGENCY, "site": "www.afp.com"}, 201)
+    cluster = await (await client.get(f"/v1/clusters/{res['cluster_id']}")).json()
+    assert cluster["original"]["id"] == "afp" and cluster["original"]["agency"] == "AFP"
+    assert {m["id"]: m["agency"] for m in cluster["members"]} == {"afp": "AFP", "scraped": "AFP"}
+
+
 async def test_recent_clusters_filter_by_site_and_agency(client: TestClient) -> None:
     await post(client, "/v1/articles", {"id": "x1", "text": AGENCY, "site": "a.example", "source": "AFP"}, 201)
     await post(client, "/v1/articles", {"id": "x2", "text": AGENCY.upper(), "site": "b.example"}, 201)

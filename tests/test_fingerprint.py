@@ -12,7 +12,7 @@ from conftest import SHARED
 
 from dedup_service import constants as c
 from dedup_service.candidate import Candidate
-from dedup_service.classify import Thresholds, facts_agree, screen, screen_numpy
+from dedup_service.classify import Thresholds, facts_agree, screen_copies, screen_numpy
 from dedup_service.features import Facts, facts, facts_python
 from dedup_service.fingerprint import Fingerprinter
 from dedup_service.normalize import fold, normalize, split_lines, split_lines_python
@@ -130,7 +130,7 @@ def test_native_screening_matches_numpy() -> None:
     for q, fp in enumerate(fps):
         cands = [Candidate.of(str(i), str(i), c.signature, c.text_hash, {}, "c", c.facts, len(anchors[q] & anchors[i]),
                               len(anchors[i])) for i, c in enumerate(fps) if i != q]  # fmt: skip
-        native, numpy_path = screen(fp, cands, len(anchors[q]), t), screen_numpy(fp, cands, len(anchors[q]), t)
+        native, numpy_path = screen_copies(fp, cands, len(anchors[q]), t), screen_numpy(fp, cands, len(anchors[q]), t)
         assert [row[0] for row in native] == [row[0] for row in numpy_path]
         assert np.allclose([row[1:] for row in native], [row[1:] for row in numpy_path], rtol=0, atol=1e-12)
         kept += len(native)

@@ -89,7 +89,9 @@ async def test_stories_sharing_only_site_chrome_do_not_match(client: TestClient)
 
 async def test_template_stories_are_not_copies(client: TestClient) -> None:
     """Checked look-alike pairs (mostly templates: same wording, other company or figures)
-    with 80% or more of their text aligned are hardly ever reported as copies."""
+    with 80% or more of their text aligned are hardly ever reported as copies (some come
+    out ``rewrite``: a corrected re-send, or a template whose substitutions are words
+    rather than figures or names; neither joins a cluster)."""
     arts = {}
     with shared_file("data/reuters_dev.articles.jsonl").open() as fh:
         for line in fh:
@@ -107,7 +109,7 @@ async def test_template_stories_are_not_copies(client: TestClient) -> None:
         a, b = arts[pair["a"]], arts[pair["b"]]
         await post(client, "/v1/articles", {"id": a["id"], "text": a["text"]}, 201)
         res = await post(client, "/v1/check", {"text": b["text"]}, 200)
-        copies += any(m["id"] == a["id"] and m["relation"] != "related" for m in res["matches"])
+        copies += any(m["id"] == a["id"] and m["relation"] not in {"related", "rewrite"} for m in res["matches"])
         assert (await client.delete(f"/v1/articles/{a['id']}")).status == 204
     assert copies <= 3, f"{copies} of {len(pairs[:60])} template pairs judged copies"
 
