@@ -180,8 +180,11 @@ def spec() -> dict[str, Any]:
                 {"200": _json(_ref("Batch"), "per-item results"), **article_errors,
                  "404": _json(_ref("Error"), "webhook off"), "409": _json(_ref("Error"), "delivery in progress")},
                 _ref("Article"), security=[],
-                parameters=[{"name": h, "in": "header", "required": h != "X-Dedup-Delivery", "schema": _STR}
-                            for h in ("X-Dedup-Signature", "X-Dedup-Timestamp", "X-Dedup-Delivery")])},
+                parameters=[{"name": h, "in": "header", "required": h != "X-Dedup-Delivery", "schema": schema}
+                            for h, schema in (("X-Dedup-Signature", _STR),
+                                              ("X-Dedup-Timestamp", {"type": "string", "pattern": "^[0-9]+$",
+                                                                     "description": "Unix seconds, ASCII digits"}),
+                                              ("X-Dedup-Delivery", _STR))])},
             "/healthz": {"get": _op("Liveness", {"200": _json(_ref("Status"), "alive")}, security=[])},
             "/readyz": {"get": _op("Readiness: Redis reachable", {"200": _json(_ref("Status"), "ready"),
                                                                   "503": _ERRORS["503"]}, security=[])},

@@ -24,7 +24,7 @@ from .errors import (
 )
 from .models import Article, Verdict, iso_timestamp, parse_article
 from .observability import Metrics
-from .security import verify_delivery
+from .security import header_text, verify_delivery
 from .service import Deduplicator
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -85,9 +85,10 @@ async def post_article(request: web.Request) -> web.Response:
     return json_response(verdict.to_json(), 200 if verdict.status == "unchanged" else 201)
 
 
-def _result_json(result: Verdict | DedupError) -> dict[str, Any]:
+def _result_json(i: int, result: Verdict | DedupError) -> dict[str, Any]:
+    """Item ``i`` of a batch's answer; its error, found when parsing or when indexing, names it."""
     if isinstance(result, DedupError):
-        return {"status": result.status, "error": {"code": result.code, "message": result.message}}
+        return {"status": result.status, "error": {"code": result.code, "message": f"item {i}: {result.message}"}}
     return {"status": 200 if result.status == "unchanged" else 201, **result.to_json()}
 
 
@@ -99,11 +100,10 @@ def _batch_items(data: Any, max_batch: int) -> list[Article | DedupError]:
     if len(data) > max_batch:
         raise PayloadTooLarge(f"a batch holds at most {max_batch} articles, got {len(data)}")
     items: list[Article | DedupError] = []
-    for i, obj in enumerate(data):
+    for obj in data:
         try:
             items.append(parse_article(obj))
         except DedupError as exc:
-            exc.message = f"item {i}: {exc.message}"
             items.append(exc)
     return items
 
@@ -113,7 +113,7 @@ async def post_batch(request: web.Request) -> web.Response:
     items = _batch_items(await _json_body(request), request.app[SETTINGS].max_batch)
     results = await request.app[DEDUPLICATOR].ingest_batch(items, _limit(request))
     request.app[METRICS].observe(r for r in results if isinstance(r, Verdict))
-    return json_response({"results": [_result_json(r) for r in results]})
+    return json_response({"results": [_result_json(i, r) for i, r in enumerate(results)]})
 
 
 def _delivery_items(request: web.Request, body: bytes) -> Any:
@@ -137,7 +137,7 @@ async def webhook_ingest(request: web.Request) -> web.Response:
     verify_delivery(settings.webhook_secret, headers.get("X-Dedup-Signature"), headers.get("X-Dedup-Timestamp"),
                     body, time.time(), settings.webhook_window)  # fmt: skip
     dedup = request.app[DEDUPLICATOR]
-    delivery = headers.get("X-Dedup-Delivery")
+    delivery = header_text(headers.get("X-Dedup-Delivery"), "X-Dedup-Delivery", InvalidInput)
     if delivery:
         answer = await dedup.index.claim_delivery(delivery)
         if answer == b"":
@@ -152,7 +152,7 @@ async def webhook_ingest(request: web.Request) -> web.Response:
         if delivery:
             await dedup.index.release_delivery(delivery)
         raise
-    answer = orjson.dumps({"delivery": delivery, "results": [_result_json(r) for r in results]})
+    answer = orjson.dumps({"delivery": delivery, "results": [_result_json(i, r) for i, r in enumerate(results)]})
     if delivery:
         await dedup.index.store_delivery(delivery, answer)
     return web.Response(body=answer, content_type="application/json")

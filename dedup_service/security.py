@@ -6,7 +6,16 @@ import hashlib
 import hmac
 from pathlib import Path
 
-from .errors import ConfigError, Unauthorized
+from .errors import ConfigError, DedupError, Unauthorized
+
+
+def header_text(value: str | None, name: str, error: type[DedupError] = Unauthorized) -> str | None:
+    """A header's value if it is printable ASCII (keys, signatures, timestamps and
+    delivery ids all are); aiohttp hands other bytes over as surrogates, which must
+    give ``error`` (401 for credentials), not fail later when the value is encoded."""
+    if value is not None and not (value.isascii() and value.isprintable()):
+        raise error(f"{name} must be printable ASCII")
+    return value
 
 
 def parse_api_keys(value: str | None) -> frozenset[str]:
@@ -24,7 +33,7 @@ def parse_api_keys(value: str | None) -> frozenset[str]:
 
 def check_bearer(header: str | None, keys: frozenset[str]) -> None:
     """Accept ``Authorization: Bearer <key>`` for any configured key (constant-time compare)."""
-    scheme, _, token = (header or "").partition(" ")
+    scheme, _, token = (header_text(header, "Authorization") or "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("send Authorization: Bearer <api key>")
     # compare against every key so the time taken does not depend on which one matched
@@ -49,12 +58,14 @@ def verify_delivery(
     The timestamp is signed too, so a captured delivery cannot be replayed later with a
     new one; deliveries older (or newer) than ``window`` seconds are refused.
     """
+    signature, timestamp = header_text(signature, "X-Dedup-Signature"), header_text(timestamp, "X-Dedup-Timestamp")
     if not signature or not timestamp:
         raise Unauthorized("X-Dedup-Signature and X-Dedup-Timestamp are required")
-    try:
-        sent = float(timestamp)
-    except ValueError:
-        raise Unauthorized("X-Dedup-Timestamp must be Unix seconds") from None
+    # ASCII digits only: float() would also take "nan" (never outside any window),
+    # "1_7e9" and other scripts' digits
+    if not (timestamp.isascii() and timestamp.isdigit()):
+        raise Unauthorized("X-Dedup-Timestamp must be Unix seconds, in ASCII digits")
+    sent = int(timestamp)
     if abs(now - sent) > window:
         raise Unauthorized(f"X-Dedup-Timestamp is more than {window:.0f} s away from the server's clock")
     if not hmac.compare_digest(signature.strip().encode(), sign(secret, timestamp, body).encode()):

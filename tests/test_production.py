@@ -37,12 +37,14 @@ def signed(body: bytes, ts: float | None = None, secret: str = SECRET) -> dict[s
 
 async def test_batch_answers_each_item_in_order(client: TestClient) -> None:
     items = [{"id": "a", "text": AGENCY}, {"id": "b"}, {"id": "c", "text": AGENCY.upper()}, "nope",
-             {"id": "a", "text": AGENCY}]  # fmt: skip
+             {"id": "a", "text": AGENCY}, {"id": "d", "text": "-- !! --"}]  # fmt: skip
     resp = await client.post("/v1/articles:batch", json=items)
     assert resp.status == 200
     results = (await resp.json())["results"]
-    assert [r["status"] for r in results] == [201, 422, 201, 400, 200]
+    assert [r["status"] for r in results] == [201, 422, 201, 400, 200, 422]
     assert results[1]["error"]["message"].startswith("item 1: text")
+    # found when indexing, not when parsing: named the same way
+    assert results[5]["error"]["message"] == "item 5: text: contains no words"
     assert results[2]["relation"] == "exact" and results[2]["matches"][0]["id"] == "a"
     for bad, status in ((b'{"id": "x"}', 400), (b"[]", 400)):
         resp = await client.post("/v1/articles:batch", data=bad, headers={"Content-Type": "application/json"})
@@ -229,3 +231,47 @@ async def test_a_batch_over_several_chunks_finds_copies_across_them(one_node: Te
         assert r["relation"] == "near_duplicate" and [m["id"] for m in r["matches"]] == [f"o{i}"]
         original = await (await one_node.get(f"/v1/articles/o{i}")).json()
         assert r["cluster_id"] == original["cluster_id"]
+
+
+async def _raw_post(client: TestClient, path: str, headers: list[bytes], body: bytes) -> tuple[int, dict[str, object]]:
+    """POST with header bytes as given (aiohttp's client will not send bytes that are not
+    UTF-8): the status and the JSON body of the answer."""
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    try:
+        head = [b"POST " + path.encode() + b" HTTP/1.1", b"Host: test", b"Connection: close",
+                b"Content-Type: application/json", b"Content-Length: %d" % len(body), *headers]  # fmt: skip
+        writer.write(b"\r\n".join(head) + b"\r\n\r\n" + body)
+        answer = await reader.read()
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    status_line, _, rest = answer.partition(b"\r\n")
+    return int(status_line.split()[1]), json.loads(rest.partition(b"\r\n\r\n")[2])
+
+
+async def test_header_bytes_that_are_not_ascii_get_4xx_naming_the_header(secured: TestClient) -> None:
+    body = json.dumps({"id": "h-1", "text": AGENCY}).encode()
+    stamp = str(int(time.time()))
+    good = [b"X-Dedup-Timestamp: " + stamp.encode(), b"X-Dedup-Signature: " + sign(SECRET, stamp, body).encode()]
+    cases = [
+        ("/v1/check", [b"Authorization: Bearer \xff\xfe"], 401, "Authorization"),
+        ("/v1/webhooks/ingest", [good[0], b"X-Dedup-Signature: sha256=\xff\xfe"], 401, "X-Dedup-Signature"),
+        ("/v1/webhooks/ingest", [b"X-Dedup-Timestamp: \xd9\xa1\xd9\xa2", good[1]], 401, "X-Dedup-Timestamp"),
+        ("/v1/webhooks/ingest", [*good, b"X-Dedup-Delivery: d-\xff"], 400, "X-Dedup-Delivery"),
+    ]
+    for path, headers, status, name in cases:
+        got, answer = await _raw_post(secured, path, headers, body)
+        assert (got, name) == (status, name) and name in answer["error"]["message"]  # type: ignore[index]
+    resp = await secured.post("/v1/check", json={"text": AGENCY}, headers={"Authorization": "Bearer k1"})
+    assert (await resp.json())["matches"] == []  # nothing was indexed
+
+
+@pytest.mark.parametrize("stamp", ["nan", "inf", "1_796_458_186", "١٧٩٦٤٥٨١٨٦", " 17e8", "-5"])
+async def test_a_timestamp_is_ascii_digits_only(secured: TestClient, stamp: str) -> None:
+    # signed with the odd stamp: only the stamp's form can refuse it ("nan" is never
+    # outside any window, so it could be replayed forever)
+    body = json.dumps({"text": AGENCY}).encode()
+    headers = {"X-Dedup-Timestamp": stamp, "X-Dedup-Signature": sign(SECRET, stamp, body),
+               "Content-Type": "application/json"}  # fmt: skip
+    resp = await secured.post("/v1/webhooks/ingest", data=body, headers=headers)
+    assert resp.status == 401 and "X-Dedup-Timestamp must be" in (await resp.json())["error"]["message"]
