@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import gc
@@ -24,6 +25,7 @@ from .app import create_app, open_service
 from .classify import COPY_RELATIONS
 from .config import ENV_PREFIX, Settings
 from .constants import GC_THRESHOLDS
+from .embedded import sole_server
 from .errors import DedupError, InvalidInput
 from .evaluate import format_report
 from .models import Article, parse_article
@@ -225,7 +227,8 @@ def tune_gc() -> None:
 def _serve(settings: Settings) -> int:
     setup_json_logging()
     tune_gc()
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None, print=None)
+    with sole_server(settings.data_dir) if settings.redis_url is None else contextlib.nullcontext():
+        web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None, print=None)
     return 0
 
 

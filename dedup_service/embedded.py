@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
+import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import redis
@@ -50,6 +53,33 @@ def _responds(url: str) -> bool:
             return bool(client.ping())
     except (redis.exceptions.RedisError, OSError):
         return False
+
+
+@contextlib.contextmanager
+def sole_server(data_dir: Path) -> Iterator[None]:
+    """One ``serve`` per data dir, held by a lock on ``serve.lock`` for the process's life
+    (the kernel drops it when the process dies, even by SIGKILL). A second ``serve`` would
+    attach to the first one's embedded Redis and lose it, for good, when the first stops;
+    it is refused with the first one's pid instead. ``ingest`` and ``check`` still attach."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(data_dir / "serve.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise ConfigError(f"cannot use data dir {data_dir}: {exc}") from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise ConfigError(
+                f"data dir {data_dir.resolve()} is already served (pid {owner}); stop that service or "
+                "give this one another --data-dir"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 class EmbeddedRedis:

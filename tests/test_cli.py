@@ -113,6 +113,25 @@ def test_serve_with_embedded_redis_persists_across_restarts(tmp_path: Path) -> N
         proc.wait(timeout=30)
 
 
+def test_a_second_serve_on_one_data_dir_is_refused_and_the_first_keeps_serving(tmp_path: Path) -> None:
+    data_dir, port = tmp_path / "data", _free_port()
+    proc = _serve(data_dir, port)
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DEDUP_")}
+        second = subprocess.run([*CLI, "serve", "--port", str(_free_port()), "--data-dir", str(data_dir)],
+                                env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert second.returncode == 2
+        assert f"already served (pid {proc.pid})" in second.stderr
+        assert _request(f"http://127.0.0.1:{port}/v1/articles", {"id": "a", "text": AGENCY})[0] == 201
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    # the lock goes with its process: the next serve starts
+    proc = _serve(data_dir, port)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=30)
+
+
 def test_ingest_sends_a_file_to_a_running_service(tmp_path: Path) -> None:
     lines = [
         json.dumps({"id": "a", "text": AGENCY}),
