@@ -60,6 +60,11 @@ class DeliveryInProgress(DedupError):
     code = "delivery_in_progress"
 
 
+class DeliveryIdReused(DedupError):
+    status = 409
+    code = "delivery_id_reused"
+
+
 class NotFound(DedupError):
     status = 404
     code = "not_found"

@@ -178,7 +178,8 @@ def spec() -> dict[str, Any]:
             "/v1/webhooks/ingest": {"post": _op(
                 "Signed feed delivery: one article, an array, or NDJSON",
                 {"200": _json(_ref("Batch"), "per-item results"), **article_errors,
-                 "404": _json(_ref("Error"), "webhook off"), "409": _json(_ref("Error"), "delivery in progress")},
+                 "404": _json(_ref("Error"), "webhook off"),
+                 "409": _json(_ref("Error"), "delivery in progress, or its id used before for another body")},
                 _ref("Article"), security=[],
                 parameters=[{"name": h, "in": "header", "required": h != "X-Dedup-Delivery", "schema": schema}
                             for h, schema in (("X-Dedup-Signature", _STR),

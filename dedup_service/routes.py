@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import orjson
+import xxhash
 from aiohttp import web
 
 from . import constants as c
@@ -15,6 +16,7 @@ from . import openapi
 from .config import Settings
 from .errors import (
     DedupError,
+    DeliveryIdReused,
     DeliveryInProgress,
     InvalidField,
     InvalidInput,
@@ -138,23 +140,35 @@ async def webhook_ingest(request: web.Request) -> web.Response:
                     body, time.time(), settings.webhook_window)  # fmt: skip
     dedup = request.app[DEDUPLICATOR]
     delivery = header_text(headers.get("X-Dedup-Delivery"), "X-Dedup-Delivery", InvalidInput)
-    if delivery:
-        answer = await dedup.index.claim_delivery(delivery)
-        if answer == b"":
-            raise DeliveryInProgress(f"delivery {delivery!r} is being processed; retry later")
-        if answer is not None:
-            return web.Response(body=answer, content_type="application/json", headers={"X-Dedup-Replayed": "1"})
+    # a delivery is done once per signed content (timestamp and body), whatever id it
+    # carries, so a captured one replayed under another id or none is not indexed again;
+    # an id stands for one body: reused with another body, it is refused
+    body_digest = xxhash.xxh3_128_digest(body)
+    claims = ([f"id:{delivery}"] if delivery else []) + [f"sig:{headers['X-Dedup-Signature'].strip()}"]
+    claimed: list[str] = []
     try:
+        for name in claims:
+            stored = await dedup.index.claim_delivery(name)
+            if stored is None:
+                claimed.append(name)
+                continue
+            if stored == b"":
+                raise DeliveryInProgress("this delivery is being processed; retry later")
+            if stored[:16] != body_digest:
+                raise DeliveryIdReused(f"delivery id {delivery!r} was used before for another body")
+            for name in claimed:  # a new id on content already delivered: the id is not kept
+                await dedup.index.release_delivery(name)
+            return web.Response(body=stored[16:], content_type="application/json", headers={"X-Dedup-Replayed": "1"})
         items = _batch_items(_delivery_items(request, body), settings.max_batch)
         results = await dedup.ingest_batch(items)
         request.app[METRICS].observe(r for r in results if isinstance(r, Verdict))
     except BaseException:
-        if delivery:
-            await dedup.index.release_delivery(delivery)
+        for name in claimed:
+            await dedup.index.release_delivery(name)
         raise
     answer = orjson.dumps({"delivery": delivery, "results": [_result_json(i, r) for i, r in enumerate(results)]})
-    if delivery:
-        await dedup.index.store_delivery(delivery, answer)
+    for name in claimed:
+        await dedup.index.store_delivery(name, body_digest + answer)
     return web.Response(body=answer, content_type="application/json")
 
 

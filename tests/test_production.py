@@ -275,3 +275,30 @@ async def test_a_timestamp_is_ascii_digits_only(secured: TestClient, stamp: str)
                "Content-Type": "application/json"}  # fmt: skip
     resp = await secured.post("/v1/webhooks/ingest", data=body, headers=headers)
     assert resp.status == 401 and "X-Dedup-Timestamp must be" in (await resp.json())["error"]["message"]
+
+
+async def test_a_delivery_is_done_once_per_signed_content_and_an_id_stands_for_one_body(secured: TestClient) -> None:
+    auth = {"Authorization": "Bearer k1"}
+    body = json.dumps({"text": AGENCY}).encode()  # no id in the article: each indexing would add one
+    captured = signed(body)
+    first = await secured.post("/v1/webhooks/ingest", data=body, headers=captured)
+    assert first.status == 200 and "X-Dedup-Replayed" not in first.headers
+    for replay in (captured, {**captured, "X-Dedup-Delivery": "other"}, {**captured, "X-Dedup-Delivery": "third"}):
+        again = await secured.post("/v1/webhooks/ingest", data=body, headers=replay)
+        assert again.status == 200 and again.headers.get("X-Dedup-Replayed") == "1"
+        assert await again.json() == await first.json()
+    resp = await secured.post("/v1/check", json={"text": AGENCY}, headers=auth)
+    assert len((await resp.json())["matches"]) == 1  # indexed once
+    # an id stands for one body: a retry re-signed later is answered from the first,
+    # the same id with another body is refused
+    other = json.dumps({"id": "x-1", "text": AGENCY.upper()}).encode()
+    sent = await secured.post("/v1/webhooks/ingest", data=other, headers={**signed(other), "X-Dedup-Delivery": "d-9"})
+    retry = await secured.post("/v1/webhooks/ingest", data=other,
+                               headers={**signed(other, ts=time.time() + 1), "X-Dedup-Delivery": "d-9"})  # fmt: skip
+    assert retry.headers.get("X-Dedup-Replayed") == "1" and await retry.json() == await sent.json()
+    changed = other.replace(b"x-1", b"x-2")
+    headers = {**signed(changed), "X-Dedup-Delivery": "d-9"}
+    resp = await secured.post("/v1/webhooks/ingest", data=changed, headers=headers)
+    assert resp.status == 409 and "another body" in (await resp.json())["error"]["message"]
+    resp = await secured.get("/v1/articles/x-2", headers=auth)
+    assert resp.status == 404
