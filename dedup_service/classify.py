@@ -252,8 +252,7 @@ def relate(
         if max(c_q, c_c) >= t.related:
             could_be_copy = _could_be_copy(query, cand, sim, c_q, c_c, searched_anchors, t)
             return Judgement(Relation.RELATED, sim, c_q, c_c, measurable, not could_be_copy)
-        possible = phrases >= t.rewrite_screen
-        return Judgement(None, sim, c_q, c_c, measurable and possible, True)
+        return Judgement(None, sim, c_q, c_c, measurable and phrases >= t.rewrite_screen, True)
     # measured: an alignment pairs common words ("the", "of") between any two texts, so
     # what the texts share is read from their 3-word phrases, not from the aligned words
     if not agree and max(c_q, c_c) >= t.related and aligned.substituted_facts >= t.template_facts:
@@ -324,7 +323,7 @@ def screen_copies(
 
 def screen(query: Fingerprint, candidates: Sequence[Candidate], searched_anchors: int, t: Thresholds) -> Screened:
     """``screen_copies``, then the possible rewrites among the rest: those holding
-    ``rewrite_screen`` of the query's sampled phrases, two at least."""
+    ``rewrite_screen`` of the query's sampled phrases."""
     found = screen_copies(query, candidates, searched_anchors, t)
     seen = {i for i, *_ in found}
     enough = t.rewrite_screen * searched_anchors
@@ -359,9 +358,9 @@ def examine(
         if judged.undecided:
             if texts and cand.iid in texts:
                 text = texts[cand.iid]
-                if judged.relation is None and kept_phrases(query.text, text) < thresholds.rewrite:
-                    pass  # a possible rewrite only, and it keeps too few phrases: no need to align
-                elif (aligned := align(query.text, text, thresholds.facts, thresholds.contained)) is not None:
+                # a possible rewrite only: aligned if it keeps enough phrases (a cheaper count)
+                worth = judged.relation is not None or kept_phrases(query.text, text) >= thresholds.rewrite
+                if worth and (aligned := align(query.text, text, thresholds.facts, thresholds.contained)) is not None:
                     judged = relate(query, cand, sim, c_q, c_c, searched_anchors, thresholds, aligned)
             else:
                 unsure.append(cand.iid)

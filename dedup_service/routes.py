@@ -143,32 +143,33 @@ async def webhook_ingest(request: web.Request) -> web.Response:
     # a delivery is done once per signed content (timestamp and body), whatever id it
     # carries, so a captured one replayed under another id or none is not indexed again;
     # an id stands for one body: reused with another body, it is refused
-    body_digest = xxhash.xxh3_128_digest(body)
+    digest = xxhash.xxh3_128_digest(body)  # stored before the answer: what an id was used for
     claims = ([f"id:{delivery}"] if delivery else []) + [f"sig:{headers['X-Dedup-Signature'].strip()}"]
     claimed: list[str] = []
+    answered = False  # whether the claims now hold this delivery's answer (else released)
     try:
         for name in claims:
             stored = await dedup.index.claim_delivery(name)
             if stored is None:
                 claimed.append(name)
-                continue
-            if stored == b"":
+            elif stored == b"":
                 raise DeliveryInProgress("this delivery is being processed; retry later")
-            if stored[:16] != body_digest:
+            elif stored[: len(digest)] != digest:
                 raise DeliveryIdReused(f"delivery id {delivery!r} was used before for another body")
-            for name in claimed:  # a new id on content already delivered: the id is not kept
-                await dedup.index.release_delivery(name)
-            return web.Response(body=stored[16:], content_type="application/json", headers={"X-Dedup-Replayed": "1"})
+            else:  # delivered before: a new id on it is not kept
+                return web.Response(body=stored[len(digest) :], content_type="application/json",
+                                    headers={"X-Dedup-Replayed": "1"})  # fmt: skip
         items = _batch_items(_delivery_items(request, body), settings.max_batch)
         results = await dedup.ingest_batch(items)
         request.app[METRICS].observe(r for r in results if isinstance(r, Verdict))
-    except BaseException:
+        answer = orjson.dumps({"delivery": delivery, "results": [_result_json(i, r) for i, r in enumerate(results)]})
         for name in claimed:
-            await dedup.index.release_delivery(name)
-        raise
-    answer = orjson.dumps({"delivery": delivery, "results": [_result_json(i, r) for i, r in enumerate(results)]})
-    for name in claimed:
-        await dedup.index.store_delivery(name, body_digest + answer)
+            await dedup.index.store_delivery(name, digest + answer)
+        answered = True
+    finally:
+        if not answered:
+            for name in claimed:
+                await dedup.index.release_delivery(name)
     return web.Response(body=answer, content_type="application/json")
 
 
