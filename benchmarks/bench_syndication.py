@@ -28,8 +28,8 @@ import time
 from collections import Counter, defaultdict
 from typing import Any
 
-from common import DATA, load_articles, print_table, private_redis, redis_cpu_us, write_json
-from datasketch import MinHash, MinHashLSH
+from common import DATA, load_articles, naive_minhash, print_table, private_redis, redis_cpu_us, write_json
+from datasketch import MinHashLSH
 from sitecopies import COPY_EDITS, EDITS, EXCERPT_EDITS, Story, excerptable, paragraphs, site_copy
 
 from dedup_service.app import open_service
@@ -40,14 +40,6 @@ from dedup_service.normalize import normalize, words
 
 METER = DATA.parent / "meter_dev"
 LINKS = COPY_RELATIONS | {Relation.REWRITE}
-
-
-def _minhash(text: str) -> MinHash:
-    ws = text.lower().split()
-    m = MinHash(num_perm=128)
-    for i in range(max(len(ws) - 4, 1)):
-        m.update(" ".join(ws[i : i + 5]).encode("utf8"))
-    return m
 
 
 def _grams(text: str) -> set[tuple[str, ...]]:
@@ -63,12 +55,12 @@ class Baselines:
         self.grams = {i: _grams(t) for i, t in docs.items()}
         self.postings: dict[tuple[str, ...], list[str]] = defaultdict(list)
         for i, t in docs.items():
-            self.lsh.insert(i, _minhash(t))
+            self.lsh.insert(i, naive_minhash(t))
             for g in self.grams[i]:
                 self.postings[g].append(i)
 
     def datasketch(self, text: str) -> set[str]:
-        return set(self.lsh.query(_minhash(text)))
+        return set(self.lsh.query(naive_minhash(text)))
 
     def containment(self, text: str, at_least: float, both_ways: bool) -> set[str]:
         """Indexed texts holding ``at_least`` of the text's 3-grams (or, ``both_ways``,

@@ -5,8 +5,10 @@
  * compiler the package falls back to the Python code.
  *
  * core(text, seed, k, anchor_k, anchor_mod, max_anchors, a, b)
- *   text: normalized text; words are what the regex \w+(?:['.,]\w+)* finds in it, \w
- *         being Unicode alphanumerics and "_" as for Python's re;
+ *   text: normalized text; words are what normalize.words finds in it: each word character
+ *         of a solo script (is_solo) alone, else runs of other word characters with single
+ *         "'", "." or "," between them (a word character: Unicode alphanumerics and "_",
+ *         as Python's re has \w);
  *   a, b: the MinHash permutation parameters, num_perm little-endian uint64 each.
  * returns (words, text hash, signature, shingles, anchors) or None for a text with no word:
  *   text hash: xxh3-128 (canonical bytes) of the words joined by single spaces;
@@ -59,19 +61,33 @@ static inline int is_word(Py_UCS4 ch) {
     return Py_UNICODE_ISALNUM(ch);
 }
 
-/* Is there a word character at byte i? (without moving) */
+/* Scripts written without spaces between words (normalize.SOLO_SCRIPTS): each of their word
+ * characters is a token of its own. */
+static inline int is_solo(Py_UCS4 ch) {
+    if (ch < 0x0E00) return 0;
+    return ch <= 0x0EFF || (ch >= 0x1000 && ch <= 0x109F) || (ch >= 0x1780 && ch <= 0x17FF)
+        || (ch >= 0x3000 && ch <= 0x312F) || (ch >= 0x31F0 && ch <= 0x31FF) || (ch >= 0x3400 && ch <= 0x4DBF)
+        || (ch >= 0x4E00 && ch <= 0x9FFF) || (ch >= 0xF900 && ch <= 0xFAFF) || (ch >= 0x20000 && ch <= 0x3FFFF);
+}
+
+/* A word character that joins its neighbours into one token. */
+static inline int is_joined(Py_UCS4 ch) { return is_word(ch) && !is_solo(ch); }
+
+/* Is there a joined word character at byte i? (without moving) */
 static inline int word_at(const unsigned char *s, Py_ssize_t n, Py_ssize_t i) {
     if (i >= n) return 0;
     Py_ssize_t j = i;
-    return is_word(decode(s, &j));
+    return is_joined(decode(s, &j));
 }
 
-/* The end of a token whose first word character ends at byte `end`: more word characters,
- * and single separator bytes (those in `seps`) between two of them. */
-static Py_ssize_t token_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t end, const char *seps) {
+/* The end of a token whose first word character ends at byte `end`: nothing more after a
+ * solo character, else more joined word characters, and single separator bytes (those in
+ * `seps`) between two of them. */
+static Py_ssize_t token_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t end, Py_UCS4 first, const char *seps) {
+    if (is_solo(first)) return end;
     while (end < n) {
         Py_ssize_t j = end;
-        if (is_word(decode(s, &j))) { end = j; continue; }
+        if (is_joined(decode(s, &j))) { end = j; continue; }
         if (s[end] != 0 && strchr(seps, s[end]) != NULL && word_at(s, n, end + 1)) { end += 1; continue; }
         break;
     }
@@ -149,8 +165,9 @@ static PyObject *core(PyObject *self, PyObject *args) {
     Py_ssize_t n_words = 0, i = 0;
     while (i < n) {
         Py_ssize_t start = i;
-        if (!is_word(decode(s, &i))) continue;
-        Py_ssize_t end = token_end(s, n, i, "'.,");
+        Py_UCS4 first = decode(s, &i);
+        if (!is_word(first)) continue;
+        Py_ssize_t end = token_end(s, n, i, first, "'.,");
         if (n_words > 0) XXH3_128bits_update(&joined, " ", 1);
         XXH3_128bits_update(&joined, s + start, (size_t)(end - start));
         words[n_words++] = XXH3_64bits_withSeed(s + start, (size_t)(end - start), (XXH64_hash_t)seed);
@@ -214,9 +231,9 @@ done:
 
 /* ---- facts(text, number_words, stopwords, cased_low, cased_high) ----------------------
  * The same results as features.facts_python (tests compare them): tokens are what
- * \w+(?:['.,/-]\w+)* finds, each distinct token once in order of first appearance; a
- * token with a decimal digit is a figure (its '-'-separated parts that hold a digit,
- * rejoined by '-'); any other token is a word; a word whose casefold is a key of
+ * features.tokens finds (as core's words, with "/" and "-" also joining), each distinct
+ * token once in order of first appearance; a token with a decimal digit is a figure (its
+ * '-'-separated parts that hold a digit, rejoined by '-', digits made ASCII); any other token is a word; a word whose casefold is a key of
  * number_words (bytes -> bytes) adds that figure; the vocabulary is the sorted distinct
  * top 16 bits of the words' casefolds' xxh32; names are the casefolds of words with an
  * upper-case first letter whose lower() is neither a lower-case word of the text nor in
@@ -230,6 +247,7 @@ typedef struct {
     Py_ssize_t start, len;  /* the token in the UTF-8 text */
     uint64_t hash;          /* xxh3-64 of its bytes, for the distinct-token table */
     int digit, ascii, lower_word;
+    int caseless;           /* no cased character: lower() and casefold() leave it as it is */
 } Token;
 
 typedef struct {
@@ -296,11 +314,12 @@ static Py_ssize_t token_find(const unsigned char *s, const Token *tokens, const 
     return -1;
 }
 
-/* The lower-cased (or case-folded: the same for ASCII) form of a word in buf, or via Python. */
+/* The lower-cased (or case-folded: the same for ASCII) form of a word in buf, or via Python;
+ * a word of characters without case is its own. */
 static PyObject *mapped(const unsigned char *s, const Token *t, const char *method, char *buf, const char **out,
                         Py_ssize_t *out_len, int *failed) {
     *failed = 0;
-    if (t->ascii) {
+    if (t->ascii || t->caseless) {
         for (Py_ssize_t i = 0; i < t->len; i++) {
             unsigned char c = s[t->start + i];
             buf[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
@@ -365,8 +384,9 @@ static PyObject *facts(PyObject *self, PyObject *args) {
     memset(table, 0xFF, sizeof(Py_ssize_t) * ((size_t)1 << bits));
     while (i < n) {
         Py_ssize_t start = i;
-        if (!is_word(decode(s, &i))) continue;
-        Py_ssize_t end = token_end(s, n, i, "'.,/-");
+        Py_UCS4 first = decode(s, &i);
+        if (!is_word(first)) continue;
+        Py_ssize_t end = token_end(s, n, i, first, "'.,/-");
         i = end;
         uint64_t h = XXH3_64bits(s + start, (size_t)(end - start));
         if (token_find(s, tokens, table, bits, (const char *)s + start, end - start, h) >= 0) continue;
@@ -391,6 +411,7 @@ static PyObject *facts(PyObject *self, PyObject *args) {
             else if (Py_UNICODE_ISLOWER(ch)) cased_lower = 1;
         }
         t->lower_word = !t->digit && !upper_or_title && cased_lower;  /* str.islower() */
+        t->caseless = !upper_or_title && !cased_lower;  /* Han, kana, Arabic, Hebrew...: no Python call */
         size_t mask = ((size_t)1 << bits) - 1, slot = (size_t)(h >> (64 - bits)) & mask;
         while (table[slot] >= 0) slot = (slot + 1) & mask;
         table[slot] = n_tok++;
@@ -411,10 +432,15 @@ static PyObject *facts(PyObject *self, PyObject *args) {
             Py_ssize_t stop = dash ? dash - s : end - s;
             int has = 0;
             for (Py_ssize_t j = part; j < stop;) if (Py_UNICODE_ISDECIMAL(decode(s, &j))) { has = 1; break; }
-            if (has) {
+            if (has) {  /* its digits as ASCII: a figure is the same in every script */
                 if (len) buf[len++] = '-';
-                memcpy(buf + len, s + part, (size_t)(stop - part));
-                len += stop - part;
+                for (Py_ssize_t j = part; j < stop;) {
+                    Py_ssize_t from = j;
+                    Py_UCS4 ch = decode(s, &j);
+                    int digit = ch >= 0x80 ? Py_UNICODE_TODECIMAL(ch) : -1;
+                    if (digit >= 0) buf[len++] = (char)('0' + digit);
+                    else { memcpy(buf + len, s + from, (size_t)(j - from)); len += j - from; }
+                }
             }
             part = stop + 1;
         }
@@ -614,20 +640,37 @@ static inline int is_space(Py_UCS4 ch) {
     return Py_UNICODE_ISSPACE(ch);
 }
 
-/* s[start..end) with whitespace runs made one space and the ends stripped, into out. */
-static Py_ssize_t collapse(const unsigned char *s, Py_ssize_t start, Py_ssize_t end, char *out, int *has_word) {
+/* The marks normalize.fold_script drops: Arabic tatweel and harakat, Hebrew points. */
+static inline int is_dropped_mark(Py_UCS4 ch) {
+    return ch == 0x0640 || (ch >= 0x064B && ch <= 0x065F) || ch == 0x0670 || (ch >= 0x0591 && ch <= 0x05BD)
+        || ch == 0x05BF || ch == 0x05C1 || ch == 0x05C2 || ch == 0x05C4 || ch == 0x05C5 || ch == 0x05C7;
+}
+
+/* s[start..end) with whitespace runs made one space and the ends stripped, into out; with
+ * `script`, as normalize.fold_script first (digits of every script made ASCII, marks dropped). */
+static Py_ssize_t collapse(const unsigned char *s, Py_ssize_t start, Py_ssize_t end, char *out, int *has_word,
+                           int script) {
     Py_ssize_t len = 0, i = start;
     int gap = 0;
     *has_word = 0;
     while (i < end) {
         Py_ssize_t j = i;
         Py_UCS4 ch = decode(s, &j);
+        int digit = -1;
+        if (script && ch >= 0x0591) {
+            if (is_dropped_mark(ch)) { i = j; continue; }
+            digit = Py_UNICODE_TODECIMAL(ch);
+        }
         if (is_space(ch)) {
             gap = len > 0;
         } else {
             if (gap) { out[len++] = ' '; gap = 0; }
-            memcpy(out + len, s + i, (size_t)(j - i));
-            len += j - i;
+            if (digit >= 0) {
+                out[len++] = (char)('0' + digit);
+            } else {
+                memcpy(out + len, s + i, (size_t)(j - i));
+                len += j - i;
+            }
             if (!*has_word && is_word(ch)) *has_word = 1;
         }
         i = j;
@@ -667,7 +710,7 @@ static PyObject *lines(PyObject *self, PyObject *args) {
     while (next_line(folded, nf, &fpos, &fs, &fe) && next_line(raw, nr, &rpos, &rs, &re)) {
         int has_word, raw_word;
         char *norm = arena + used;
-        Py_ssize_t len = collapse(folded, fs, fe, norm, &has_word);
+        Py_ssize_t len = collapse(folded, fs, fe, norm, &has_word, 1);
         if (!has_word) continue;
         uint64_t h = XXH3_64bits(norm, (size_t)len);
         size_t slot = (size_t)(h >> (64 - bits)) & mask;
@@ -682,7 +725,7 @@ static PyObject *lines(PyObject *self, PyObject *args) {
         slots[3 * slot + 1] = used;
         slots[3 * slot + 2] = len;
         used += len;
-        Py_ssize_t raw_len = collapse(raw, rs, re, buf, &raw_word);
+        Py_ssize_t raw_len = collapse(raw, rs, re, buf, &raw_word, 0);
         XXH64_canonical_t key;
         XXH64_canonicalFromHash(&key, h);
         PyObject *row = Py_BuildValue("(s#s#y#)", buf, raw_len, norm, len, (const char *)key.digest, (Py_ssize_t)8);

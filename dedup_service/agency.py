@@ -3,33 +3,43 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 
+from .normalize import SOLO_SCRIPTS
+
 # canonical name -> spellings seen in bylines, datelines and credits
 AGENCIES: dict[str, tuple[str, ...]] = {
-    "AFP": ("AFP", "Agence France-Presse", "Agence France Presse"),
+    "AFP": ("AFP", "Agence France-Presse", "Agence France Presse", "France Presse", "أ ف ب", "أ.ف.ب", "فرانس برس"),
     "AP": ("AP", "Associated Press", "The Associated Press"),
-    "Reuters": ("Reuters", "Reuter", "Thomson Reuters"),
+    "Reuters": ("Reuters", "Reuter", "Thomson Reuters", "رويترز", "Рейтер", "路透社"),
     "dpa": ("dpa", "Deutsche Presse-Agentur"),
     "EFE": ("EFE", "Agencia EFE"),
     "ANSA": ("ANSA",),
-    "Xinhua": ("Xinhua",),
-    "Kyodo": ("Kyodo", "Kyodo News"),
-    "Yonhap": ("Yonhap",),
+    "Xinhua": ("Xinhua", "新华社", "新華社", "新华网", "Синьхуа"),
+    "Kyodo": ("Kyodo", "Kyodo News", "共同通信", "共同通信社", "共同"),
+    "Yonhap": ("Yonhap", "연합뉴스", "聯合ニュース"),
     "PA": ("PA", "PA Media", "Press Association"),
     "UPI": ("UPI", "United Press International"),
     "Bloomberg": ("Bloomberg",),
-    "TASS": ("TASS",),
+    "TASS": ("TASS", "ТАСС"),
+    "RIA Novosti": ("RIA Novosti", "РИА Новости"),
+    "Interfax": ("Interfax", "Интерфакс"),
     "ANI": ("ANI",),
     "PTI": ("PTI", "Press Trust of India"),
     "IANS": ("IANS",),
     "AAP": ("AAP", "Australian Associated Press"),
     "CP": ("The Canadian Press", "Canadian Press"),
-    "Anadolu": ("Anadolu", "Anadolu Agency"),
+    "Anadolu": ("Anadolu", "Anadolu Agency", "Anadolu Ajansı"),
     "APA": ("APA",),
     "Europa Press": ("Europa Press",),
     "Lusa": ("Lusa",),
+    "Estadão Conteúdo": ("Estadão Conteúdo",),
+    "SPA": ("SPA", "Saudi Press Agency", "واس"),
+    "WAM": ("WAM", "وام"),
+    "KUNA": ("KUNA", "كونا"),
+    "MENA": ("MENA", "أ ش أ"),
 }
 # canonical name -> the agency's own sites: what they publish is the agency's own copy
 AGENCY_DOMAINS: dict[str, tuple[str, ...]] = {
@@ -46,6 +56,8 @@ AGENCY_DOMAINS: dict[str, tuple[str, ...]] = {
     "UPI": ("upi.com",),
     "Bloomberg": ("bloomberg.com",),
     "TASS": ("tass.com", "tass.ru"),
+    "RIA Novosti": ("ria.ru",),
+    "Interfax": ("interfax.ru", "interfax.com"),
     "ANI": ("aninews.in",),
     "PTI": ("ptinews.com",),
     "IANS": ("ianslive.in",),
@@ -55,11 +67,26 @@ AGENCY_DOMAINS: dict[str, tuple[str, ...]] = {
     "APA": ("apa.at",),
     "Europa Press": ("europapress.es",),
     "Lusa": ("lusa.pt",),
+    "Estadão Conteúdo": (),
+    "SPA": ("spa.gov.sa",),
+    "WAM": ("wam.ae",),
+    "KUNA": ("kuna.net.kw",),
+    "MENA": ("mena.org.eg",),
 }
 _BY_SPELLING = {s.casefold(): name for name, spellings in AGENCIES.items() for s in spellings}
 _ALT = "|".join(sorted((re.escape(s) for s in _BY_SPELLING), key=len, reverse=True))
-# "DAMASCUS (AFP) -", "LONDON, March 3 (Reuters) -", "(AP) —"
-_DATELINE = re.compile(rf"\((?P<a>{_ALT})\)\s*[-\u2013\u2014:]", re.IGNORECASE)
+# spellings in scripts written without spaces: no word boundary sets them apart
+_CJK_ALT = "|".join(sorted((re.escape(s) for s in _BY_SPELLING if re.search(f"[{SOLO_SCRIPTS}]", s)), key=len,
+                           reverse=True))  # fmt: skip
+# Chinese wire services (新华社, 新华网) open with their name, place, date and 电 ("cabled")
+_WIRE_ALT = "|".join(re.escape(s) for s in _BY_SPELLING if s.endswith(("社", "网")))
+_DATELINE = re.compile(
+    rf"\((?P<a>{_ALT})\)\s*\.?\s*[-\u2013\u2014:]"  # "DAMASCUS (AFP) -", "(AP) —", "(EFE).-", "(أ ف ب) -"
+    rf"|\([^()=]{{1,24}}=\s*(?P<b>{_ALT})\)"  # "(서울=연합뉴스)"
+    rf"|【[^】]{{0,12}}?(?P<c>{_CJK_ALT})】"  # "【東京共同】"
+    rf"|^[据據]?(?P<d>{_WIRE_ALT})(?:[^\s，。]{{0,16}}?电|消息)",  # "新华社北京12月4日电", "据新华社消息"
+    re.IGNORECASE,
+)
 # a credit line on its own: "AFP", "Written By AFP", "By Jane Doe, Reuters", "Reuter", "-- AP",
 # "With AFP", "Avec AFP", "Con EFE", "Mit dpa", "Com Lusa", "(EFE)", "© AFP", "© dpa-infocom",
 # "AFP contributed to this report."
@@ -104,10 +131,12 @@ def detect(lines: Iterable[str], source: str | None = None, site: str | None = N
         return by_site
     lines = [line.strip() for line in lines if line.strip()]
     for line in lines[:_HEAD_LINES]:
-        if m := _DATELINE.search(line[:200]):
-            return _canonical(m.group("a"))
-    for line in reversed(lines[-_TAIL_LINES:]):
-        if len(line) <= 80 and (m := _CREDIT.match(line)):
+        # NFKC: full-width brackets and letters ("（共同通信）") as the patterns have them
+        if m := _DATELINE.search(unicodedata.normalize("NFKC", line[:200])):
+            return _canonical(next(a for a in m.groups() if a))
+    tail = [unicodedata.normalize("NFKC", line) for line in lines[-_TAIL_LINES:] if len(line) <= 80]
+    for line in reversed(tail):
+        if m := _CREDIT.match(line):
             return _canonical(m.group("a"))
         if _REUTERS_CREDIT.match(line):
             return "Reuters"

@@ -19,7 +19,7 @@ from functools import lru_cache
 
 from . import constants as c_
 from .features import fact_keys, tokens
-from .normalize import split_lines, unify
+from .normalize import fold_script, split_lines, unify
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,7 @@ class Tokens:
         written: list[str] = []
         line: list[range] = []
         for ln in split_lines(text):
-            found = tokens(unify(ln.text))
+            found = tokens(fold_script(unify(ln.text)))
             span = range(len(written), len(written) + len(found))
             written += found
             line += [span] * len(found)

@@ -14,7 +14,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
-from . import routes
+from . import language, routes
 from .config import Settings, retention_seconds
 from .constants import EXPIRE_BATCH, MAINTENANCE_INTERVAL
 from .embedded import EmbeddedRedis
@@ -102,6 +102,7 @@ async def open_service(settings: Settings) -> AsyncIterator[Deduplicator]:
                            settings.shard_bits)  # fmt: skip
         dedup = Deduplicator(index, settings)
         log.info("fingerprint core: %s", "native" if dedup.fingerprinter.native else "numpy (no C extension built)")
+        await asyncio.get_running_loop().run_in_executor(None, language.warm)  # a second, once: not on a request
         try:
             await index.check_layout(dedup.layout())
         except IndexUnavailable:

@@ -15,14 +15,14 @@ import numpy as np
 import numpy.typing as npt
 import xxhash
 
-from .normalize import Line
+from .normalize import Line, ascii_digits, token_pattern
 
 try:  # the native version of ``facts_python`` (_fast.c); built with the package when a C compiler is there
     from ._fast import facts as _native_facts
 except ImportError:
     _native_facts = None  # type: ignore[assignment]
 
-_TOKEN = re.compile(r"\w+(?:['.,/-]\w+)*")
+_TOKEN = token_pattern("'.,/-")
 _DIGIT = re.compile(r"\d")
 # function words that are capitalized at the start of a sentence, never names
 _STOPWORDS = frozenset(
@@ -86,7 +86,7 @@ def facts_python(text: str) -> Facts:
     has_digit = _DIGIT.search
     # most tokens are plain words: isalpha() settles them without the regex
     # a figure is the number itself: words hyphenated to it ("50-mln-dlr") are not part of it
-    figures = ["-".join(p for p in t.split("-") if has_digit(p)) for t in tokens if not t.isalpha() and has_digit(t)]
+    figures = [_figure(t) for t in tokens if not t.isalpha() and has_digit(t)]
     words = [t for t in tokens if t.isalpha() or not has_digit(t)]
     folded = [t.casefold() for t in words]
     figures += [n for t in folded if (n := _NUMBER_WORDS.get(t))]
@@ -97,6 +97,12 @@ def facts_python(text: str) -> Facts:
     lower = {t for t in words if t.islower()}
     names = (t.casefold() for t in capitalized if (low := t.lower()) not in lower and low not in _STOPWORDS)
     return Facts(_hashes(figures), _hashes(names), vocabulary)
+
+
+def _figure(token: str) -> str:
+    """The number a token with a digit states: its parts with digits ("50" of "50-mln-dlr"),
+    digits of every script as ASCII."""
+    return ascii_digits("-".join(p for p in token.split("-") if _DIGIT.search(p)))
 
 
 def tokens(text: str) -> list[str]:
@@ -115,7 +121,7 @@ def fact_keys(tokens: list[str]) -> list[str | None]:
     keys: list[str | None] = [None] * len(tokens)
     for i, t in enumerate(tokens):
         if has_digit(t):
-            keys[i] = "#" + "-".join(p for p in t.split("-") if has_digit(p))
+            keys[i] = "#" + _figure(t)
         elif n := _NUMBER_WORDS.get(t.casefold()):
             keys[i] = "#" + n
     words = [t for t in tokens if not has_digit(t)]

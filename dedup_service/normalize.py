@@ -22,8 +22,33 @@ _CHAR_MAP = {
     **dict.fromkeys("\u00ad\u200b\u200c\u200d\u2060\ufeff", ""),
     "\u2026": "...",
 }
-# a word: letters/digits, with inner apostrophes, dots or commas kept ("don't", "u.s", "2,400")
-_WORD = re.compile(r"\w+(?:['.,]\w+)*")
+# Scripts written without spaces between words: Thai, Lao, Myanmar, Khmer, kana and other CJK
+# symbols, Bopomofo, Han. A run of them between two punctuation marks is a clause, not a word,
+# so each of their characters is a token and shingles there are character n-grams: one
+# changed character then changes k shingles, as one changed word does elsewhere. (Hangul is
+# written with spaces.) The native core's is_solo holds the same ranges.
+SOLO_SCRIPTS = (
+    "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3000-\u312f\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\uf900-\ufaff\U00020000-\U0003ffff"
+)
+
+
+def token_pattern(joiners: str) -> re.Pattern[str]:
+    """Tokens: a word character of a solo script alone, else word characters with single
+    ``joiners`` between them kept inside the token ("don't", "u.s", "2,400")."""
+    joined = rf"[^\W{SOLO_SCRIPTS}]"
+    return re.compile(rf"(?=\w)[{SOLO_SCRIPTS}]|{joined}+(?:[{re.escape(joiners)}]{joined}+)*")
+
+
+_WORD = token_pattern("'.,")
+# digits of every script as ASCII ("١٢٣" and "१२३" are 123), and the marks that writers of
+# Arabic (tatweel, harakat) and Hebrew (points) add or leave out at will, dropped
+_DIGITS = {cp: str(unicodedata.decimal(chr(cp))) for cp in range(0x80, 0x20000) if chr(cp).isdecimal()}  # none above
+_SCRIPT_FOLD: dict[int, str | None] = {
+    **_DIGITS,
+    **dict.fromkeys([0x640, *range(0x64B, 0x660), 0x670], None),
+    **dict.fromkeys([*range(0x591, 0x5BE), 0x5BF, 0x5C1, 0x5C2, 0x5C4, 0x5C5, 0x5C7], None),
+}
 
 
 class Line(NamedTuple):
@@ -53,9 +78,20 @@ def fold(text: str) -> str:
     return unify(text).casefold()
 
 
+def fold_script(text: str) -> str:
+    """Digits of every script as ASCII digits; Arabic tatweel and harakat, and Hebrew
+    points, dropped (the native ``lines`` does this as it collapses a line)."""
+    return text if text.isascii() else text.translate(_SCRIPT_FOLD)
+
+
+def ascii_digits(text: str) -> str:
+    """Digits of every script as ASCII digits."""
+    return text if text.isascii() else text.translate(_DIGITS)
+
+
 def normalize(text: str) -> str:
-    """NFKC, unified quotes and dashes, case-folded, whitespace collapsed."""
-    return " ".join(fold(text).split())
+    """NFKC, unified quotes and dashes, case-folded, ``fold_script``, whitespace collapsed."""
+    return " ".join(fold_script(fold(text)).split())
 
 
 def split_lines(text: str) -> list[Line]:
@@ -80,7 +116,7 @@ def split_lines_python(text: str, folded: str) -> list[Line]:
     lines = []
     h = xxhash.xxh3_64_digest
     for raw, folded_line in zip(raw_lines, folded_lines, strict=True):
-        norm = " ".join(folded_line.split())
+        norm = " ".join(fold_script(folded_line).split())
         if norm in seen or not _WORD.search(norm):
             continue
         seen.add(norm)
@@ -89,5 +125,5 @@ def split_lines_python(text: str, folded: str) -> list[Line]:
 
 
 def words(normalized: str) -> list[str]:
-    """Word tokens of normalized text; punctuation is dropped."""
+    """Word tokens of normalized text (a character each in solo scripts); punctuation is dropped."""
     return _WORD.findall(normalized)

@@ -78,7 +78,7 @@ SCHEMAS: dict[str, Any] = {
         "required": ["id", "cluster_id", "matches"],
         "properties": {
             "id": _STR, "cluster_id": _STR, "title": _STR, "url": _STR, "site": _STR, "source": _STR,
-            "published_at": _STR, "agency": _STR, "text": _STR,
+            "published_at": _STR, "agency": _STR, "lang": _STR, "script": _STR, "text": _STR,
             "matches": {"type": "array", "items": _ref("Match")},
         },
     },
@@ -99,7 +99,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["id", "relation"],
         "properties": {"id": _STR, "relation": _STR, "site": _NSTR, "url": _NSTR, "title": _NSTR,
-                       "published_at": _NSTR, "source": _NSTR, "agency": _NSTR},
+                       "published_at": _NSTR, "source": _NSTR, "agency": _NSTR, "lang": _NSTR, "script": _NSTR},
     },
     "Cluster": {
         "type": "object",
@@ -114,9 +114,9 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["clusters"],
         "properties": {"clusters": {"type": "array", "items": {
-            "type": "object", "required": ["cluster_id", "size", "sites", "agency", "title"],
+            "type": "object", "required": ["cluster_id", "size", "sites", "agency", "lang", "title"],
             "properties": {"cluster_id": _STR, "size": {"type": "integer"}, "sites": {"type": "array", "items": _STR},
-                           "agency": _NSTR, "title": _NSTR}}}},
+                           "agency": _NSTR, "lang": _NSTR, "title": _NSTR}}}},
     },
     "ErrorBody": {"type": "object", "required": ["code", "message"], "properties": {"code": _STR, "message": _STR}},
     "Error": {"type": "object", "required": ["error"], "properties": {"error": _ref("ErrorBody")}},
@@ -173,6 +173,8 @@ def spec() -> dict[str, Any]:
                                               "503": _ERRORS["503"]},
                 parameters=[_LIMIT, {"name": "site", "in": "query", "schema": _STR},
                             {"name": "agency", "in": "query", "schema": _STR},
+                            {"name": "lang", "in": "query", "schema": _STR,
+                             "description": "ISO 639-1 code of the cluster's language (most of its members')"},
                             {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
                             {"name": "min_size", "in": "query", "schema": {"type": "integer", "minimum": 1}}])},
             "/v1/webhooks/ingest": {"post": _op(

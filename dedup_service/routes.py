@@ -216,7 +216,12 @@ async def list_clusters(request: web.Request) -> web.Response:
             raise InvalidField("since", "must be an ISO 8601 date or date-time") from None
     min_size = _int_param(request, "min_size", 2, 1, c.MAX_CLUSTER_MEMBERS)
     clusters = await request.app[DEDUPLICATOR].recent_clusters(
-        q.get("site") or None, q.get("agency") or None, since, _limit(request, default=20), min_size
+        q.get("site") or None,
+        q.get("agency") or None,
+        q.get("lang") or None,
+        since,
+        _limit(request, default=20),
+        min_size,
     )
     return json_response({"clusters": clusters})
 

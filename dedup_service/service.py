@@ -25,6 +25,7 @@ from .extract import extract_html
 from .features import Facts
 from .fingerprint import Fingerprint, Fingerprinter
 from .index import Encoded, Finish, FinishResult, Found, RedisIndex, Stored, UpsertResult, Write
+from .language import identify
 from .models import Article, Match, Relation, Verdict, iso_timestamp
 from .normalize import Line, split_lines
 from .tasks import abandon
@@ -159,6 +160,7 @@ class Deduplicator:
             meta = article.meta()
             if agency := detect((line.text for line in lines), article.source, article.site):
                 meta["agency"] = agency
+            meta |= {k: v for k, v in identify(fp.text)._asdict().items() if v}  # "lang", "script"
             out.append(Prepared(article, lines, fp, meta))
         return out
 
@@ -376,7 +378,7 @@ class Deduplicator:
         return ClusterView(cluster_id, size, rows, sites, rows[0], agency)
 
     async def recent_clusters(
-        self, site: str | None, agency: str | None, since: float, limit: int, min_size: int
+        self, site: str | None, agency: str | None, lang: str | None, since: float, limit: int, min_size: int
     ) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         offset, page = 0, c.CLUSTER_PAGE
@@ -389,9 +391,12 @@ class Deduplicator:
                     continue
                 if agency and (cl_agency or "").casefold() != agency.casefold():
                     continue
+                cl_lang = dominant(m.get("lang") for m in s.metas)
+                if lang and (cl_lang or "").casefold() != lang.casefold():
+                    continue
                 titles = [m["title"] for m in s.metas if m.get("title")]
                 out.append({"cluster_id": s.cluster_id, "size": s.size, "sites": sites, "agency": cl_agency,
-                            "title": titles[0] if titles else None})  # fmt: skip
+                            "lang": cl_lang, "title": titles[0] if titles else None})  # fmt: skip
                 if len(out) >= limit:
                     return out
             if scanned < page:
@@ -425,4 +430,4 @@ def _copies_of(matches: list[Match], found: Found) -> list[Candidate]:
 
 
 def _public_meta(meta: dict[str, str]) -> dict[str, str | None]:
-    return {k: meta.get(k) for k in ("site", "url", "title", "published_at", "source", "agency")}
+    return {k: meta.get(k) for k in ("site", "url", "title", "published_at", "source", "agency", "lang", "script")}

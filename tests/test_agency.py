@@ -25,6 +25,20 @@ from dedup_service.agency import agency_of_site, detect, dominant, is_own_copy
         (["Text of the story.", "\u00a9 AFP"], None, "AFP"),
         (["Text of the story.", "AFP contributed to this report."], None, "AFP"),
         (["Text of the story.", "The AFP said so."], None, None),
+        # agencies in their own languages and scripts
+        (["دمشق (أ ف ب) - غادرت دفعة ثانية من المقاتلين"], None, "AFP"),
+        (["MADRID (EFE).- El Gobierno aprobó hoy"], None, "EFE"),
+        (["新华社北京12月4日电 国家统计局4日发布数据"], None, "Xinhua"),
+        (["据新华社消息，国家统计局4日发布数据"], None, "Xinhua"),
+        (["【東京共同】政府は4日、閣議を開いた。"], None, "Kyodo"),
+        (["本文。", "（共同通信）"], None, "Kyodo"),
+        (["(서울=연합뉴스) 홍길동 기자 = 정부는 4일"], None, "Yonhap"),
+        (["Текст сообщения.", "ТАСС"], None, "TASS"),
+        (["Texto da notícia.", "(Lusa)"], None, "Lusa"),
+        (["Testo della notizia.", "(ANSA)"], None, "ANSA"),
+        (["الرياض (واس) - أعلن المتحدث"], None, "SPA"),
+        (["中共同发电机组今天投产。", "我们共同努力。"], None, None),  # 共同 ("together") is not Kyodo
+        (["JAPAN (ICAP) - a broker's note"], None, None),
     ],
 )
 def test_detect(lines: list[str], source: str | None, expected: str | None) -> None:

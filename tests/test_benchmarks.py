@@ -110,3 +110,17 @@ def test_syndication_benchmark_scores_the_meter_rewrites(tmp_path: Path) -> None
     # the service links rewrites: far more than the shingle-LSH baseline, which finds none
     assert res["service"]["recall"] > res["datasketch"]["recall"] + 0.3
     assert 0 < res["mean_reused_share"] < 1
+
+
+def test_multilingual_benchmark_scores_every_language(tmp_path: Path) -> None:
+    shared_file("data/multilingual/zh.jsonl")
+    res = _run("bench_multilingual.py", "--stories", "3", out=tmp_path / "ml.json")
+    languages = {"fr", "es", "de", "pt", "ru", "ar", "ko", "zh", "ja"}
+    assert set(res["stories"]) == languages and all(n == 3 for n in res["stories"].values())
+    assert set(res["signature"]) == languages | {"en"} and all(t > 0 for t in res["signature"].values())
+    for code in languages:
+        service, baseline = res["counts"]["service"][code], res["counts"]["datasketch"][code]
+        assert service["combined:n"] == 3 and baseline["combined:n"] == 3
+        assert service["combined:found"] == 3  # a site's headline, no dateline, a credit: still a copy
+    # datasketch's whitespace shingles cannot see Chinese or Japanese copies reflowed at another width
+    assert res["counts"]["datasketch"]["zh"]["reflowed:found"] < 3

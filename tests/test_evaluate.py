@@ -61,7 +61,7 @@ def test_eval_command_on_a_small_labelled_file(tmp_path: Path) -> None:
 
 @pytest.mark.timeout(600)
 def test_eval_on_the_reuters_dev_set_keeps_its_measured_quality(tmp_path: Path) -> None:
-    """The targets of the quality issue (story mode); the README has the figures, a little above."""
+    """The targets of the quality issue (story mode); benchmarks/README.md has the figures."""
     from conftest import shared_file
 
     data = shared_file("data/reuters_dev.articles.jsonl")

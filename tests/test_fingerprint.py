@@ -30,6 +30,12 @@ TRICKY = [
     "tabs\tand\u00a0no-break\u2003spaces, hyphen-ated and slash/ed",
     " ".join(f"w{i}" for i in range(3000)),  # more anchors than MAX_ANCHORS
     "!!! ... ,,, ''' ---",  # no words at all
+    # scripts without spaces (a token per character), digits of other scripts, marks dropped
+    "新华社北京12月4日电 国家统计局４日发布，CPI上涨2.5%。「東京」カタカナ ﾊﾝｶｸ",
+    "قال ١٢٣ مُحَمَّد ـــ ٤٫٥ مليار (أ ف ب) ۱۲",
+    "שָׁלוֹם עוֹלָם 12 ראש הממשלה",
+    "ราคา ๑๒๓ บาท ภาษาไทย ນະຄອນ ၁၂ ခ ១២ ខ្មែរ ᄀ 𠀀𠀁",
+    "mixed日本語text, x١y 3ـ4 a\u064b\u064bb u.s.日本 don't日",
 ]
 
 
@@ -40,6 +46,15 @@ def _dev_texts(n: int) -> list[str]:
         return []
     with path.open() as fh:
         return [json.loads(line)["text"] for _, line in zip(range(n), fh, strict=False)]
+
+
+def _multilingual_texts(per_language: int) -> list[str]:
+    """The first texts of each language of the multilingual data, or none when it is absent."""
+    texts = []
+    for path in sorted((SHARED / "data" / "multilingual").glob("*.jsonl")):
+        with path.open() as fh:
+            texts += [json.loads(line)["text"] for _, line in zip(range(per_language), fh, strict=False)]
+    return texts
 
 
 def _native_or_skip() -> None:
@@ -58,9 +73,9 @@ def test_native_core_matches_numpy_on_tricky_text(text: str) -> None:
 
 def test_native_core_matches_numpy_on_real_and_random_text() -> None:
     _native_or_skip()
-    texts = _dev_texts(500)
+    texts = _dev_texts(500) + _multilingual_texts(30)
     rng = random.Random(5)
-    alphabet = "abc xyz.,'_-1234 ÄÖü日本\u0301\n"
+    alphabet = "abc xyz.,'_-1234 ÄÖü日本\u0301\nก๑١\u064bـ"
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 400))) for _ in range(500)]
     for text in texts:
         normalized = " ".join(line.normalized for line in split_lines(text))
@@ -87,6 +102,7 @@ CASED = [
     "U.S. Treasury's Baker/Volcker talks, u.s officials' re-election",
     "",
     "!!! ,,, --- 123",
+    "2,5 milliards, 1.184 euros, 12 000 and ١٢٫٥ and ۱۲ and １２３ and 新华社12月4日电 -- ٣-٤ mln",
 ]
 
 
@@ -103,10 +119,11 @@ def test_native_facts_match_python_on_tricky_text(text: str) -> None:
 
 def test_native_facts_match_python_on_real_and_random_text() -> None:
     _native_or_skip()
-    texts = _dev_texts(2000)
+    texts = _dev_texts(2000) + _multilingual_texts(30)
     rng = random.Random(7)
     words = "Ten ten The the Phillips phillips OPEC U.S. 50-mln-dlr 6-1/4 İ ǅ Straße straße ٣ ½ said SAID a-b".split()
-    alphabet = "aZ .,'/-_19ÄÖüß日\u0301\n"
+    words += ["日本", "٣-٤"]
+    alphabet = "aZ .,'/-_19ÄÖüß日\u0301\nก๑١\u064b"
     for _ in range(1000):
         pieces = [rng.choice(words) if rng.random() < 0.5 else rng.choice(alphabet) for _ in range(rng.randrange(60))]
         texts.append(rng.choice(("", " ")).join(pieces))
@@ -145,9 +162,9 @@ def test_native_lines_match_python() -> None:
         TRICKY + CASED + ["a\r\nb\rc\x0bd\x0ce\x1cf\x1dg\x1eh\x85i\u2028j\u2029k\n\na\n", "x\x1fy \u3000 z\u00a0w\t"]
     )
     rng = random.Random(11)
-    alphabet = "ab C.'\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\u2028\u2029\u00a0\u3000\t½\ufb01\u2163"
+    alphabet = "ab C.'\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\u2028\u2029\u00a0\u3000\t½\ufb01\u2163١\u064b\u05b0ـ日"
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(40))) for _ in range(3000)]
-    texts += _dev_texts(500)
+    texts += _dev_texts(500) + _multilingual_texts(30)
     for text in texts:
         assert split_lines(text) == split_lines_python(text, fold(text)), repr(text[:80])
 

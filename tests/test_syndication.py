@@ -116,7 +116,7 @@ def test_a_figure_replaced_inside_a_sentence_is_another_fact() -> None:
 
 
 def _figures_back_the_relation(match: dict[str, Any]) -> bool:
-    """The README's thresholds, read from the figures a match reports."""
+    """The thresholds of docs/design.md, read from the figures a match reports."""
     sim, contained, covered = match["similarity"], match["containment"], match["coverage"]
     return {
         "exact": contained == covered == 1.0,
