@@ -20,7 +20,7 @@ from .constants import EXPIRE_BATCH, MAINTENANCE_INTERVAL
 from .embedded import EmbeddedRedis
 from .errors import DedupError, IndexUnavailable
 from .index import RedisIndex
-from .observability import Metrics, request_middleware
+from .observability import Metrics, quiet_malformed_requests, request_middleware
 from .routes import DEDUPLICATOR, METRICS, SETTINGS, WEBHOOK_PATH
 from .security import check_bearer, parse_api_keys
 from .service import Deduplicator
@@ -147,6 +147,7 @@ async def _maintenance_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     metrics = Metrics()
+    quiet_malformed_requests()
     app = web.Application(
         middlewares=[request_middleware(metrics), error_middleware, auth_middleware(settings)],  # type: ignore[list-item]
         client_max_size=settings.max_body_bytes,

@@ -24,6 +24,12 @@ MAX_TEXT_CHARS = 1_000_000
 # texts longer than this (about 30k words, >10 ms of work) are fingerprinted in a thread
 # so that the event loop keeps serving other requests
 EXECUTOR_TEXT_CHARS = 200_000
+# characters of a long text counted at a time for its normalized length (a few ms each)
+FOLD_BOUND_SLICE = 32_768
+# seconds /metrics waits for Redis's article count; a scrape must answer while Redis stalls
+METRICS_REDIS_TIMEOUT = 0.5
+# malformed requests logged a minute (one warning line each); the rest are counted, not logged
+MALFORMED_LOG_PER_MINUTE = 10
 
 
 def key_layout(prefix: str) -> dict[str, str]:

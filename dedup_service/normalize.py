@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from typing import NamedTuple
 
 import xxhash
@@ -76,6 +77,21 @@ def unify(text: str) -> str:
 def fold(text: str) -> str:
     """``unify``, case-folded."""
     return unify(text).casefold()
+
+
+# the most characters ``fold`` makes of one: U+FDFA, an Arabic ligature, is 18 once NFKC
+# (tests/test_normalize.py checks every code point)
+FOLD_EXPANSION = 18
+
+
+def folded_length_bound(text: str) -> int:
+    """At least ``len(fold(text))``, found without folding the text, which for a text of
+    expanding characters costs seconds: ASCII is its own length; other text counts each
+    distinct character's folded length (folding composes, never lengthens, what the
+    characters make alone)."""
+    if text.isascii():
+        return len(text)
+    return sum(len(fold(ch)) * n for ch, n in Counter(text).items())
 
 
 def fold_script(text: str) -> str:

@@ -12,9 +12,11 @@ from collections.abc import Awaitable, Callable, Iterable
 
 import orjson
 from aiohttp import web
+from aiohttp.http import HttpProcessingError
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from . import constants as c
 from .models import Verdict
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -41,6 +43,7 @@ class Metrics:
             "dedup_redis_errors", "requests that failed because Redis was unreachable", registry=r
         )
         self.index_size = Gauge("dedup_index_articles", "articles in the index", registry=r)
+        self.redis_up = Gauge("dedup_redis_up", "whether Redis answered this scrape (1) or not (0)", registry=r)
 
     def observe(self, verdicts: Iterable[Verdict]) -> None:
         statuses: collections.Counter[str] = collections.Counter()
@@ -111,3 +114,43 @@ def setup_json_logging(level: int = logging.INFO) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
     logging.basicConfig(level=level, handlers=[handler], force=True)
+
+
+class MalformedRequestLog(logging.Filter):
+    """aiohttp logs a request it cannot parse as an error with a traceback, so any client
+    could fill the log. This filter (on the ``aiohttp.server`` logger) makes each such
+    record one warning line naming the problem, and keeps at most ``per_minute`` of them a
+    minute; the next one kept says how many were left out."""
+
+    def __init__(self, per_minute: int = c.MALFORMED_LOG_PER_MINUTE) -> None:
+        super().__init__()
+        self.per_minute = per_minute
+        self.window_start = 0.0
+        self.kept = 0
+        self.dropped = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, HttpProcessingError):
+            return True
+        now = time.monotonic()
+        if now - self.window_start >= 60:
+            self.window_start, self.kept = now, 0
+        if self.kept >= self.per_minute:
+            self.dropped += 1
+            return False
+        self.kept += 1
+        left_out = f" ({self.dropped} more left out before this one)" if self.dropped else ""
+        self.dropped = 0
+        problem = " ".join(str(exc.message or exc).split())[:200]
+        record.msg, record.args = f"malformed request: %s{left_out}", (problem,)
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
+def quiet_malformed_requests() -> None:
+    """Install ``MalformedRequestLog`` on aiohttp's server logger, once per process."""
+    logger = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, MalformedRequestLog) for f in logger.filters):
+        logger.addFilter(MalformedRequestLog())

@@ -23,7 +23,11 @@ _ERRORS = {
     "401": _json(_ref("Error"), "missing or unknown API key"),
     "408": _json(_ref("Error"), "the body did not arrive within the read timeout"),
     "413": _json(_ref("Error"), "body or batch too large"),
-    "422": _json(_ref("Error"), "a field is missing, empty or of the wrong type; the message names it"),
+    "422": _json(
+        _ref("Error"),
+        "a field is missing, empty, of the wrong type or too long (a text: 1,000,000 characters as sent and once "
+        "NFKC-normalized); the message names it",
+    ),
     "503": _json(_ref("Error"), "Redis unreachable; retry after Retry-After seconds"),
 }
 _LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from typing import Any
 
@@ -229,9 +228,15 @@ async def list_clusters(request: web.Request) -> web.Response:
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
     m = request.app[METRICS]
-    # Redis down: the size is left as it was, the other metrics are all the more worth scraping
-    with contextlib.suppress(DedupError):
-        m.index_size.set(await request.app[DEDUPLICATOR].index.count())
+    # Redis down or stalled: the size is left as it was and Redis is reported down; the
+    # other metrics come from this process and are all the more worth scraping, at once
+    try:
+        size = await asyncio.wait_for(request.app[DEDUPLICATOR].index.count(), c.METRICS_REDIS_TIMEOUT)
+    except (DedupError, TimeoutError):
+        m.redis_up.set(0)
+    else:
+        m.index_size.set(size)
+        m.redis_up.set(1)
     body, content_type = m.exposition()
     return web.Response(body=body, headers={"Content-Type": content_type})
 

@@ -27,7 +27,7 @@ from .fingerprint import Fingerprint, Fingerprinter
 from .index import Encoded, Finish, FinishResult, Found, RedisIndex, Stored, UpsertResult, Write
 from .language import identify
 from .models import Article, Match, Relation, Verdict, iso_timestamp
-from .normalize import Line, split_lines
+from .normalize import FOLD_EXPANSION, Line, folded_length_bound, split_lines
 from .tasks import abandon
 
 _NONE = np.empty(0, dtype=np.uint32)
@@ -120,7 +120,13 @@ class Deduplicator:
                 published_at=article.published_at or ex.published_at,
                 site=article.site or ex.site,
             )
-        lines = split_lines(article.text or "")
+        text = article.text or ""
+        if len(text) * FOLD_EXPANSION > c.MAX_TEXT_CHARS:  # it could outgrow the limit once normalized
+            await _within_limit_once_folded(text, field)
+        if len(text) > c.EXECUTOR_TEXT_CHARS:  # normalizing a long text takes milliseconds: not on the event loop
+            lines = await asyncio.get_running_loop().run_in_executor(None, split_lines, text)
+        else:
+            lines = split_lines(text)
         if not lines:
             raise InvalidField(field, "no article text found" if field == "html" else "contains no words")
         return article, lines, field
@@ -415,6 +421,18 @@ def _chrome_candidates(lines: Sequence[Line]) -> list[bytes]:
     Baker said")."""
     ends = [nxt.text[:1].islower() for nxt in lines[1:]] + [False]
     return [ln.key for ln, runs_on in zip(lines, ends, strict=True) if not runs_on]
+
+
+async def _within_limit_once_folded(text: str, field: str) -> None:
+    """Refuse a text that normalization would make longer than MAX_TEXT_CHARS (NFKC makes
+    up to 18 characters of one), counted a slice at a time with the event loop served in
+    between: a few milliseconds each, where folding the text whole could take seconds."""
+    total = 0
+    for start in range(0, len(text), c.FOLD_BOUND_SLICE):
+        total += folded_length_bound(text[start : start + c.FOLD_BOUND_SLICE])
+        if total > c.MAX_TEXT_CHARS:
+            raise InvalidField(field, f"longer than {c.MAX_TEXT_CHARS} characters once normalized (Unicode NFKC)")
+        await asyncio.sleep(0)
 
 
 async def _yield_now_and_then(i: int) -> None:

@@ -142,3 +142,35 @@ async def test_redis_going_away_mid_batch_gives_503_and_the_batch_can_be_sent_ag
             assert len(set(clusters)) == 10 and all(clusters[i] == clusters[i % 10] for i in range(1000))
     finally:
         server.stop()
+
+
+async def test_metrics_answer_at_once_while_redis_is_paused_and_say_it_is_down(tmp_path: Path) -> None:
+    """A paused Redis (SIGSTOP) answers nothing; /metrics must not wait for it (it took
+    the 5 s socket timeout): process metrics, the last known size, and dedup_redis_up 0."""
+    import os
+    import signal
+    import time
+
+    server = EmbeddedRedis(tmp_path / "redis")
+    url = server.start()
+    settings = Settings(redis_url=url, redis_timeout=5.0)
+    try:
+        async with TestClient(TestServer(create_app(settings))) as client:
+            assert (await client.post("/v1/articles", json={"id": "kept", "text": TEXT})).status == 201
+            text = await (await client.get("/metrics")).text()
+            assert "dedup_redis_up 1.0" in text and "dedup_index_articles 1.0" in text
+            assert server.process is not None
+            os.kill(server.process.pid, signal.SIGSTOP)
+            try:
+                t0 = time.perf_counter()
+                resp = await client.get("/metrics")
+                waited = time.perf_counter() - t0
+                text = await resp.text()
+            finally:
+                os.kill(server.process.pid, signal.SIGCONT)
+            assert resp.status == 200 and "dedup_redis_up 0.0" in text and "dedup_index_articles 1.0" in text
+            assert waited < settings.redis_timeout / 2, waited  # not the socket timeout: the metrics' own bound
+            text = await (await client.get("/metrics")).text()
+            assert "dedup_redis_up 1.0" in text  # back once Redis answers
+    finally:
+        server.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -9,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from conftest import FIXTURES
 
-from dedup_service.observability import REQUEST_ID, JsonFormatter
+from dedup_service.observability import REQUEST_ID, JsonFormatter, MalformedRequestLog
 
 AGENCY = (FIXTURES / "agency_body.txt").read_text()
 
@@ -68,3 +69,30 @@ def test_json_formatter_uses_the_current_request_id() -> None:
     finally:
         REQUEST_ID.reset(token)
     assert line == {"time": line["time"], "level": "error", "logger": "x", "message": "boom 1", "request_id": "ctx-1"}
+
+
+async def test_malformed_requests_are_one_warning_line_each_and_rate_limited(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Any client can send bytes that are not HTTP: each is one warning line naming the
+    problem, no traceback, and at most MALFORMED_LOG_PER_MINUTE of them a minute."""
+    from dedup_service.constants import MALFORMED_LOG_PER_MINUTE
+
+    caplog.set_level(logging.DEBUG, logger="aiohttp.server")
+    limiter = next(f for f in logging.getLogger("aiohttp.server").filters if isinstance(f, MalformedRequestLog))
+    limiter.window_start = 0.0  # a minute of its own: another test of this process may have used this one
+    for i in range(3 * MALFORMED_LOG_PER_MINUTE):
+        reader, writer = await asyncio.open_connection(client.host, client.port)
+        # a header line that is not one: aiohttp answers 400 and closes
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\x01 %d\r\n\r\n" % i)
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), 5)  # to EOF: the error is handled by then
+        writer.close()
+        assert answer.split(b"\r\n", 1)[0].endswith(b" 400 Bad Request"), answer[:80]
+    logged = [r for r in caplog.records if r.name == "aiohttp.server" and r.levelno >= logging.WARNING]
+    assert logged, "no malformed request was logged at all"
+    assert len(logged) == MALFORMED_LOG_PER_MINUTE and limiter.dropped == 2 * MALFORMED_LOG_PER_MINUTE
+    for record in logged:
+        assert record.levelno == logging.WARNING and record.exc_info is None
+        message = record.getMessage()
+        assert message.startswith("malformed request: ") and "\n" not in message

@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -130,6 +131,49 @@ async def test_overlong_text_is_422(client: TestClient) -> None:
     body = b'{"text": "' + b"a" * (MAX_TEXT_CHARS + 1) + b'"}'
     resp = await client.post("/v1/check", data=io.BytesIO(body), headers={"Content-Type": "application/json"})
     assert resp.status == 422 and "longer than" in (await resp.json())["error"]["message"]
+
+
+async def test_a_text_that_normalization_expands_past_the_limit_is_422_and_health_answers_meanwhile(
+    client: TestClient,
+) -> None:
+    """NFKC makes 18 characters of each U+FDFA: 2 MB of them would be 12.6M characters,
+    a second of folding on the event loop. The limit holds after normalization, found
+    without normalizing; /healthz answers while 8 such bodies are refused. (Its bound is
+    a stall detector, ten times the issue's 100 ms for this noisy box; the figure is in
+    the issue's note.)"""
+    from dedup_service.constants import DEFAULT_MAX_BODY_BYTES, MAX_TEXT_CHARS
+
+    body = ('{"text": "' + "\ufdfa" * ((DEFAULT_MAX_BODY_BYTES - 100) // 3) + '"}').encode()
+    assert len(body) <= DEFAULT_MAX_BODY_BYTES and len(body) // 3 < MAX_TEXT_CHARS < 18 * len(body) // 3
+
+    async def expanding() -> tuple[int, dict[str, Any]]:
+        resp = await client.post("/v1/check", data=io.BytesIO(body), headers={"Content-Type": "application/json"})
+        return resp.status, await resp.json()
+
+    async def health_latencies() -> list[float]:
+        out = []
+        for _ in range(20):
+            t0 = time.perf_counter()
+            assert (await client.get("/healthz")).status == 200
+            out.append(time.perf_counter() - t0)
+            await asyncio.sleep(0.01)
+        return out
+
+    *answers, latencies = await asyncio.gather(*(expanding() for _ in range(8)), health_latencies())
+    for status, answer in answers:
+        assert status == 422 and answer["error"]["message"] == (
+            f"text: longer than {MAX_TEXT_CHARS} characters once normalized (Unicode NFKC)"
+        ), answer
+    assert max(latencies) < 1.0, latencies
+
+
+def test_the_most_characters_folding_makes_of_one_is_the_bound_used() -> None:
+    from dedup_service.normalize import FOLD_EXPANSION, fold, folded_length_bound
+
+    assert max(len(fold(chr(cp))) for cp in range(0x110000) if not 0xD800 <= cp < 0xE000) == FOLD_EXPANSION
+    text = "caf\u00e9 \ufb01n \u2026 \u00df \ufdfa" * 1_000
+    assert folded_length_bound(text) >= len(fold(text)) > len(text)
+    assert folded_length_bound("plain ascii") == len("plain ascii")
 
 
 @pytest.fixture
