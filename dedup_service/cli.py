@@ -32,6 +32,7 @@ from .models import Article, parse_article
 from .observability import setup_json_logging
 from .runner import cluster_corpus, read_jsonl, score_corpus
 
+log = logging.getLogger(__name__)
 _FLAG_HELP = {
     "host": "address to listen on",
     "port": "port to listen on",
@@ -227,8 +228,13 @@ def tune_gc() -> None:
 def _serve(settings: Settings) -> int:
     setup_json_logging()
     tune_gc()
+    redis = settings.redis_url or f"embedded, data in {settings.data_dir.resolve()}"
+
+    def listening(message: str) -> None:  # run_app's banner, once the sockets are bound
+        log.info("listening on http://%s:%d (Redis: %s)", settings.host, settings.port, redis)
+
     with sole_server(settings.data_dir) if settings.redis_url is None else contextlib.nullcontext():
-        web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None, print=None)
+        web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None, print=listening)
     return 0
 
 
@@ -265,14 +271,21 @@ def main(argv: list[str] | None = None) -> int:
                 raise DedupError(f"no such file: {args.file}")
             if not 1 <= args.batch_size <= settings.max_batch:
                 raise DedupError(f"--batch-size must be between 1 and {settings.max_batch}")
+            if args.url is not None and not args.url.startswith(("http://", "https://")):
+                raise DedupError(f"--url must start with http:// or https:// (got {args.url!r})")
             return asyncio.run(_ingest(settings, args.file, args.url, args.api_key, args.batch_size))
         if args.command == "eval":
             if not args.file.is_file():
                 raise DedupError(f"no such file: {args.file}")
             return asyncio.run(_eval(settings, args.file, args.json, args.predictions))
+        if args.source != "-" and not Path(args.source).is_file():
+            raise DedupError(f"no such file: {args.source}")
         return asyncio.run(_check(settings, args.source))
     except DedupError as exc:
         print(f"dedup-service: {exc.message}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a port in use, a data dir that cannot be written: the system's own words
+        print(f"dedup-service: {exc}", file=sys.stderr)
         return 2
 
 

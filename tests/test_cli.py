@@ -264,3 +264,35 @@ def test_serving_tunes_the_garbage_collector() -> None:
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_common_mistakes_are_one_line_and_exit_2(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEDUP_")}
+    jsonl = tmp_path / "a.jsonl"
+    jsonl.write_text(json.dumps({"id": "a", "text": AGENCY}) + "\n")
+    a_file = tmp_path / "not-a-dir"
+    a_file.write_text("x")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        cases = {
+            "no such file: missing.txt": ["check", "missing.txt"],
+            "--url must start with http:// or https://": ["ingest", str(jsonl), "--url", "localhost:8080"],
+            "address already in use": ["serve", "--port", port, "--data-dir", str(tmp_path / "data")],
+            str(a_file): ["serve", "--port", str(_free_port()), "--data-dir", str(a_file / "data")],
+        }
+        for expected, args in cases.items():
+            done = subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+            assert done.returncode == 2, (args, done.stderr)
+            assert expected in done.stderr.lower() or expected in done.stderr, (args, done.stderr)
+            assert "Traceback" not in done.stderr, (args, done.stderr)
+
+
+def test_serve_says_where_it_listens_and_which_redis_it_uses(tmp_path: Path) -> None:
+    data_dir, port = tmp_path / "data", _free_port()
+    proc = _serve(data_dir, port)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=30)
+    log = (tmp_path / "serve.log").read_text()
+    assert f"listening on http://127.0.0.1:{port} (Redis: embedded, data in {data_dir.resolve()})" in log, log
