@@ -80,7 +80,7 @@ def fold(text: str) -> str:
 
 
 # the most characters ``fold`` makes of one: U+FDFA, an Arabic ligature, is 18 once NFKC
-# (tests/test_normalize.py checks every code point)
+# (tests/test_production.py checks every code point)
 FOLD_EXPANSION = 18
 
 
