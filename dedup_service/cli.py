@@ -103,8 +103,8 @@ class _Tally:
         self.counts["errors"] += 1
         tqdm.write(f"{self.path}:{lineno}: skipped: {message}", file=sys.stderr)
 
-    def done(self, status: str, relation: str) -> None:
-        self.counts["unchanged" if status == "unchanged" else relation] += 1
+    def done(self, indexed_before: bool, relation: str) -> None:
+        self.counts["unchanged" if indexed_before else relation] += 1
 
     def summary(self) -> str:
         c = self.counts
@@ -129,7 +129,7 @@ async def _ingest_local(settings: Settings, path: Path, tally: _Tally, bar: tqdm
                         raise
                     tally.error(lineno, exc.message)
                     continue
-                tally.done(verdict.status, verdict.relation.value)
+                tally.done(verdict.indexed_before, verdict.relation.value)
 
 
 async def _ingest_remote(url: str, api_key: str | None, batch: int, path: Path, tally: _Tally, bar: tqdm[Any]) -> None:
@@ -146,7 +146,7 @@ async def _ingest_remote(url: str, api_key: str | None, batch: int, path: Path, 
                 if "error" in res:
                     tally.error(lineno, res["error"]["message"].split(": ", 1)[-1])
                 else:
-                    tally.done("unchanged" if res["status"] == 200 else "created", res["relation"])
+                    tally.done(res["status"] == 200, res["relation"])
             bar.update(len(chunk))
 
         chunk: list[tuple[int, Any]] = []

@@ -68,13 +68,17 @@ class Found:
 
 @dataclass(frozen=True, slots=True)
 class Write:
-    """One article to index; its site's line keys are counted if it is a new story."""
+    """One article to index; its site's line keys are counted if it is a new story.
+    ``sent_hash`` identifies the text as sent (before site chrome is taken out), so that
+    sending an id again with the same text changes nothing (default: the cleaned text's
+    hash)."""
 
     article_id: str
     fingerprint: Fingerprint
     meta: dict[str, str]
     site: str | None = None
     line_keys: Sequence[bytes] = ()
+    sent_hash: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +109,7 @@ class Learnt:
 
 @dataclass(frozen=True, slots=True)
 class UpsertResult:
-    status: str  # created | replaced | unchanged
+    status: str  # created | replaced | unchanged | updated (same text, new metadata)
     iid: str
     cluster_id: str
     found: Found  # unverified: the caller verifies, then records the verdict with ``finish``
@@ -246,6 +250,7 @@ class RedisIndex:
                 _pack_text(fp.text),
                 site_key(w.site) if w.site else "",
                 b"".join(w.line_keys) if w.site else b"",
+                w.sent_hash or fp.text_hash,
             ]  # fmt: skip
         return Encoded(items, args)
 

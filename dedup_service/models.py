@@ -71,7 +71,12 @@ class Verdict:
     relation: Relation
     matches: list[Match]
     cluster_id: str | None
-    status: str  # created | replaced | unchanged | checked
+    status: str  # created | replaced | unchanged | updated (same text, new metadata) | checked
+
+    @property
+    def indexed_before(self) -> bool:
+        """This id was indexed with this text already: answered 200, not 201."""
+        return self.status in ("unchanged", "updated")
 
     def to_json(self) -> dict[str, Any]:
         return {

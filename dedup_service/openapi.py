@@ -149,7 +149,8 @@ def spec() -> dict[str, Any]:
         "paths": {
             "/v1/articles": {"post": _op(
                 "Index one article", {"201": _json(_ref("Verdict"), "indexed (new or replaced)"),
-                                      "200": _json(_ref("Verdict"), "already indexed with the same text"),
+                                      "200": _json(_ref("Verdict"), "already indexed with the same text (as sent, "
+                                                   "compared after normalization); its metadata is now as sent"),
                                       **article_errors},
                 _ref("Article"), parameters=[_LIMIT])},
             "/v1/articles:batch": {"post": _op(

@@ -83,14 +83,14 @@ async def post_article(request: web.Request) -> web.Response:
     article = parse_article(await _json_body(request))
     verdict = await request.app[DEDUPLICATOR].ingest(article, _limit(request))
     request.app[METRICS].observe([verdict])
-    return json_response(verdict.to_json(), 200 if verdict.status == "unchanged" else 201)
+    return json_response(verdict.to_json(), 200 if verdict.indexed_before else 201)
 
 
 def _result_json(i: int, result: Verdict | DedupError) -> dict[str, Any]:
     """Item ``i`` of a batch's answer; its error, found when parsing or when indexing, names it."""
     if isinstance(result, DedupError):
         return {"status": result.status, "error": {"code": result.code, "message": f"item {i}: {result.message}"}}
-    return {"status": 200 if result.status == "unchanged" else 201, **result.to_json()}
+    return {"status": 200 if result.indexed_before else 201, **result.to_json()}
 
 
 def _batch_items(data: Any, max_batch: int) -> list[Article | DedupError]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import xxhash
 
 from . import constants as c
 from .agency import detect, dominant, is_own_copy
@@ -284,10 +285,11 @@ class Deduplicator:
         positions: list[int] = []
         for w in written:
             result, matches = w.result, w.matches
-            verdicts.append(Verdict(w.write.article_id, overall_relation(matches), matches[:limit], result.cluster_id,
-                                    result.status))  # fmt: skip
+            verdict = Verdict(w.write.article_id, overall_relation(matches), matches[:limit], result.cluster_id,
+                              result.status)  # fmt: skip
+            verdicts.append(verdict)
             copies = _copies_of(matches, result.found)
-            if result.pending or (copies and result.status != "unchanged"):
+            if result.pending or (copies and not verdict.indexed_before):
                 site = w.prep.article.site
                 # a line counts towards chrome once per story of the site, not once per copy
                 # (without a pending mark, the index has counted them already)
@@ -301,7 +303,8 @@ class Deduplicator:
     def _encode(self, ready: list[Prepared]) -> Encoded:
         """The write of prepared articles, ready to send (ids drawn for those without one)."""
         return self.index.encode(
-            [Write(p.article.id or uuid.uuid4().hex, p.fingerprint, p.meta, p.article.site, _chrome_candidates(p.lines))
+            [Write(p.article.id or uuid.uuid4().hex, p.fingerprint, p.meta, p.article.site, _chrome_candidates(p.lines),
+                   _sent_hash(p.lines))
              for p in ready]
         )  # fmt: skip
 
@@ -421,6 +424,12 @@ def _chrome_candidates(lines: Sequence[Line]) -> list[bytes]:
     Baker said")."""
     ends = [nxt.text[:1].islower() for nxt in lines[1:]] + [False]
     return [ln.key for ln, runs_on in zip(lines, ends, strict=True) if not runs_on]
+
+
+def _sent_hash(lines: Sequence[Line]) -> bytes:
+    """The text as sent, chrome included, normalized as words are: what decides that an
+    id sent again carries the same text (learnt chrome would move the cleaned text's hash)."""
+    return xxhash.xxh3_128_digest(" ".join(line.normalized for line in lines).encode())
 
 
 async def _within_limit_once_folded(text: str, field: str) -> None:

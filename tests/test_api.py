@@ -69,6 +69,39 @@ async def test_exact_copy_and_idempotent_repost(client: TestClient) -> None:
     assert again["cluster_id"] == dup["cluster_id"]
 
 
+CHROME_TOP = "Connect with us\nHi, what are you looking for?\n"
+CHROME_BOTTOM = "\nWritten By\nWith 2,400 staff the agency covers the world.\nYou may also like:\n"
+
+
+async def test_sending_a_site_again_is_idempotent_while_its_chrome_is_learnt(client: TestClient) -> None:
+    """The first stories of a site are indexed with chrome the later ones teach the index
+    to take out: sending them again must still change nothing (200, same cluster)."""
+    stories = [
+        {"id": f"s{i}", "site": "example.com",
+         "text": f"{CHROME_TOP}Story {i} begins here. " + " ".join(f"w{i}x{j}" for j in range(60)) + CHROME_BOTTOM}
+        for i in range(6)
+    ]  # fmt: skip
+    first = [await post(client, "/v1/articles", s, 201) for s in stories]
+    for _ in range(2):
+        again = [await post(client, "/v1/articles", s, 200) for s in stories]
+        assert [a["cluster_id"] for a in again] == [f["cluster_id"] for f in first]
+    stored = await (await client.get("/v1/articles/s0?include=text")).json()
+    assert "Connect with us" in stored["text"]  # indexed as it was first sent: nothing rewritten
+    batch = await post(client, "/v1/articles:batch", stories, 200)
+    assert [r["status"] for r in batch["results"]] == [200] * len(stories)
+
+
+async def test_same_text_with_new_metadata_updates_the_metadata(client: TestClient) -> None:
+    first = await post(client, "/v1/articles", {"id": "a", "text": AGENCY, "site": "old.example"}, 201)
+    meta = {"site": "new.example", "published_at": "2026-11-24T10:00:00+00:00", "title": "Floods recede"}
+    again = await post(client, "/v1/articles", {"id": "a", "text": AGENCY, **meta}, 200)
+    assert again["cluster_id"] == first["cluster_id"]
+    got = await (await client.get("/v1/articles/a")).json()
+    assert {k: got[k] for k in meta} == meta
+    cluster = await (await client.get(f"/v1/clusters/{first['cluster_id']}")).json()
+    assert cluster["sites"] == ["new.example"]
+
+
 async def test_same_id_with_new_text_replaces_the_old_version(client: TestClient) -> None:
     await post(client, "/v1/articles", {"id": "a", "text": AGENCY}, 201)
     other = "An entirely different story about a chess tournament held in a small mountain village."

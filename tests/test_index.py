@@ -15,6 +15,7 @@ import redis.asyncio
 
 from dedup_service import Settings
 from dedup_service.app import open_service
+from dedup_service.constants import key_layout
 from dedup_service.embedded import EmbeddedRedis
 from dedup_service.errors import ConfigError, IndexUnavailable
 from dedup_service.fingerprint import Fingerprint, Fingerprinter
@@ -85,6 +86,22 @@ async def test_unchanged_replaced_and_deleted(index: RedisIndex) -> None:
     assert await index.delete("a") is False
     assert await ids(index, other) == []
     assert await index.get("a") is None
+
+
+async def test_sent_again_is_decided_by_the_text_as_sent(index: RedisIndex, key_prefix: str) -> None:
+    fp = FP(STORY)
+    await index.write(index.encode([Write("a", fp, {"site": "x"}, sent_hash=b"as sent" * 2)]))
+    cleaned_differently = FP("Connect with us\n" + STORY)  # chrome learnt since moves the cleaned text
+    same = await index.write(index.encode([Write("a", cleaned_differently, {"site": "x"}, sent_hash=b"as sent" * 2)]))
+    assert [r.status for r in same] == ["unchanged"]
+    assert (await index.get("a")).text == fp.text  # type: ignore[union-attr]
+    updated = await index.write(index.encode([Write("a", fp, {"site": "y"}, sent_hash=b"as sent" * 2)]))
+    assert [r.status for r in updated] == ["updated"]
+    assert (await index.get("a")).article.meta == {"site": "y"}  # type: ignore[union-attr]
+    # an article stored before the sent hash was kept is compared by its cleaned text
+    await index.redis.hdel(key_layout(key_prefix)["doc"] + same[0].iid, "s")
+    assert (await index.upsert("a", fp, {"site": "y"})).status == "unchanged"
+    assert (await index.upsert("a", cleaned_differently, {"site": "y"})).status == "replaced"
 
 
 async def test_texts_by_internal_id_leave_out_deleted_articles(index: RedisIndex) -> None:

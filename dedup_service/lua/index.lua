@@ -9,7 +9,8 @@
 -- costs about a dozen bytes instead of a key of its own (about 90).
 -- Article hash fields: x external id, t text hash, c cluster id, i ingest time,
 -- b band tokens, a anchor tokens, r record (signature and facts, packed by the caller),
--- m metadata (JSON), z cleaned text (zstd; zlib when written by earlier versions).
+-- m metadata (JSON), z cleaned text (zstd; zlib when written by earlier versions), s hash
+-- of the text as sent (before site chrome was taken out: what "sent again" compares).
 local IDS = KEYS[1]
 local BASE = string.sub(IDS, 1, #IDS - 3)
 local SEQ, CSEQ, RECENT, LOW, PENDING = BASE .. 'seq', BASE .. 'cseq', BASE .. 'r', BASE .. 'lo', BASE .. 'p'
@@ -246,21 +247,27 @@ end
 
 if CMD == 'upsert' then
   -- 2 now, 3 max lines kept per site, 4 stories that make a line chrome, 5-11 search
-  -- settings (see search_args), then 9 fields per article: external id, text hash, band
+  -- settings (see search_args), then 10 fields per article: external id, text hash, band
   -- tokens, anchor tokens, record, metadata, cleaned text, site statistics key suffix (''
-  -- for none) and its line keys. Articles go in order, so a later one sees the earlier
-  -- ones. Returns per article {status, internal id, cluster id, anchors searched,
+  -- for none), its line keys, and the hash of the text as sent. Articles go in order, so
+  -- a later one sees the earlier ones. An id sent again with the same text as sent is
+  -- 'unchanged' (or 'updated': its metadata replaced), whatever site chrome was learnt
+  -- in between. Returns per article {status, internal id, cluster id, anchors searched,
   -- candidate rows, chrome lines learnt, pending}. An article with a candidate that could
   -- be a copy is marked pending until 'finish' records its verdict (the sweep redoes it
   -- after a crash, and so does the caller when the same article is sent again); one
   -- without is a new story, and its site's lines are counted here.
   local now, cap, chrome, search = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), search_args(5)
   local out = {}
-  for k = 12, #ARGV, 9 do
+  for k = 12, #ARGV, 10 do
     local ext, th, bands, anchors, site = ARGV[k], ARGV[k + 1], ARGV[k + 2], ARGV[k + 3], ARGV[k + 7]
+    local meta, sent = ARGV[k + 5], ARGV[k + 9]
     local iid, status, cid, found = redis.call('HGET', IDS, ext), 'created', nil, nil
-    if iid and redis.call('HGET', P_DOC .. iid, 't') == th then
-      status, cid = 'unchanged', redis.call('HGET', P_DOC .. iid, 'c')
+    local was = iid and redis.call('HMGET', P_DOC .. iid, 's', 't', 'm', 'c')
+    -- articles written before 's' was kept compare by their cleaned text
+    if was and (was[1] and was[1] == sent or not was[1] and was[2] == th) then
+      status, cid = 'unchanged', was[4]
+      if was[3] ~= meta then redis.call('HSET', P_DOC .. iid, 'm', meta); status = 'updated' end
       found = candidates(bands, anchors, {[iid] = true}, false, search)
     else
       if iid then remove(iid, now); status = 'replaced' end
@@ -268,12 +275,12 @@ if CMD == 'upsert' then
       cid = new_cluster(now)
       found = candidates(bands, anchors, {[iid] = true}, iid, search)
       redis.call('HSET', P_DOC .. iid, 'x', ext, 't', th, 'c', cid, 'i', now, 'b', bands, 'a', anchors,
-        'r', ARGV[k + 4], 'm', ARGV[k + 5], 'z', ARGV[k + 6])
+        'r', ARGV[k + 4], 'm', meta, 'z', ARGV[k + 6], 's', sent)
       redis.call('HSET', IDS, ext, iid)
       redis.call('SADD', P_CL .. cid, iid)
     end
     local learnt, pending = {}, 0
-    if status == 'unchanged' then
+    if status == 'unchanged' or status == 'updated' then
       -- sent again before its verdict was recorded (the service stopped, or Redis did,
       -- in between): the caller records it now rather than the sweep later
       if redis.call('ZSCORE', PENDING, ext) then pending = 1 end
