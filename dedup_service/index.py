@@ -12,7 +12,9 @@ clusters; and per site a bounded sorted set counting how many stories carried ea
 from __future__ import annotations
 
 import asyncio
+import base64
 import collections
+import math
 import threading
 import time
 import zlib
@@ -144,10 +146,34 @@ class Member:
 
 
 @dataclass(frozen=True, slots=True)
+class ListingCursor:
+    """A place in the listing of clusters by last change: that change's time, as Redis
+    wrote the score, and the cluster id (clusters changed at one time are many)."""
+
+    score: str
+    cluster_id: str
+
+    def token(self) -> str:
+        return base64.urlsafe_b64encode(f"{self.score} {self.cluster_id}".encode()).decode().rstrip("=")
+
+    @classmethod
+    def parse(cls, token: str) -> ListingCursor:
+        """Raises ValueError for anything ``token()`` did not make."""
+        try:
+            score, cluster_id = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().split(" ")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValueError(token) from exc
+        if not math.isfinite(float(score)) or not cluster_id:
+            raise ValueError(token)
+        return cls(score, cluster_id)
+
+
+@dataclass(frozen=True, slots=True)
 class ClusterSummary:
     cluster_id: str
     size: int
     metas: list[dict[str, str]]
+    position: ListingCursor  # where a listing that stops at this cluster goes on
 
 
 class _TextCodec(threading.local):
@@ -378,15 +404,21 @@ class RedisIndex:
         return int(size), members
 
     async def recent_clusters(
-        self, since: float, offset: int, count: int, min_size: int, max_members: int
-    ) -> tuple[int, list[ClusterSummary]]:
-        """One page of clusters, most recently changed first; the first value is the page's
-        raw length, so callers know when the listing is exhausted."""
-        scanned, rows = await self._call("recent", repr(since), offset, count, min_size, max_members)
-        return int(scanned), [
-            ClusterSummary(_text(cid), int(size), [orjson.loads(m) for m in metas if m is not None])
-            for cid, size, metas in rows
-        ]
+        self, since: float, after: ListingCursor | None, count: int, min_size: int, max_members: int
+    ) -> tuple[ListingCursor | None, list[ClusterSummary]]:
+        """``count`` clusters scanned after ``after``, most recently changed first, and
+        those of at least ``min_size`` members; with where the next page starts (None: the
+        listing is exhausted)."""
+        start = after or ListingCursor("+inf", "")
+        scanned, score, cid, rows = await self._call(
+            "recent", repr(since), start.score, start.cluster_id, count, min_size, max_members
+        )
+        summaries = [
+            ClusterSummary(_text(cid), int(size), [orjson.loads(m) for m in metas if m is not None],
+                           ListingCursor(_text(at), _text(cid)))
+            for cid, at, size, metas in rows
+        ]  # fmt: skip
+        return (ListingCursor(_text(score), _text(cid)) if int(scanned) == count else None), summaries
 
     async def drop(self) -> None:
         """Delete every key of this index (for throw-away indexes such as evaluation runs)."""

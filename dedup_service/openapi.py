@@ -116,11 +116,13 @@ SCHEMAS: dict[str, Any] = {
     },
     "ClusterList": {
         "type": "object",
-        "required": ["clusters"],
+        "required": ["clusters", "next"],
         "properties": {"clusters": {"type": "array", "items": {
             "type": "object", "required": ["cluster_id", "size", "sites", "agency", "lang", "title"],
             "properties": {"cluster_id": _STR, "size": {"type": "integer"}, "sites": {"type": "array", "items": _STR},
-                           "agency": _NSTR, "lang": _NSTR, "title": _NSTR}}}},
+                           "agency": _NSTR, "lang": _NSTR, "title": _NSTR}}},
+                       "next": {**_NSTR, "description": "send as `cursor` (with the same filters) for the clusters "
+                                                        "after these; null when there are no more"}},
     },
     "ErrorBody": {"type": "object", "required": ["code", "message"], "properties": {"code": _STR, "message": _STR}},
     "Error": {"type": "object", "required": ["error"], "properties": {"error": _ref("ErrorBody")}},
@@ -181,7 +183,9 @@ def spec() -> dict[str, Any]:
                             {"name": "lang", "in": "query", "schema": _STR,
                              "description": "ISO 639-1 code of the cluster's language (most of its members')"},
                             {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-                            {"name": "min_size", "in": "query", "schema": {"type": "integer", "minimum": 1}}])},
+                            {"name": "min_size", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                            {"name": "cursor", "in": "query", "schema": _STR,
+                             "description": "the `next` of the previous page"}])},
             "/v1/webhooks/ingest": {"post": _op(
                 "Signed feed delivery: one article, an array, or NDJSON",
                 {"200": _json(_ref("Batch"), "per-item results"), **article_errors,

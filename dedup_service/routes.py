@@ -23,10 +23,11 @@ from .errors import (
     PayloadTooLarge,
     RequestTimeout,
 )
+from .index import ListingCursor
 from .models import Article, Verdict, iso_timestamp, parse_article
 from .observability import Metrics
 from .security import header_text, verify_delivery
-from .service import Deduplicator
+from .service import ClusterFilters, Deduplicator
 
 SETTINGS = web.AppKey("settings", Settings)
 DEDUPLICATOR = web.AppKey("deduplicator", Deduplicator)
@@ -213,16 +214,16 @@ async def list_clusters(request: web.Request) -> web.Response:
             since = iso_timestamp(q["since"])
         except ValueError:
             raise InvalidField("since", "must be an ISO 8601 date or date-time") from None
-    min_size = _int_param(request, "min_size", 2, 1, c.MAX_CLUSTER_MEMBERS)
-    clusters = await request.app[DEDUPLICATOR].recent_clusters(
-        q.get("site") or None,
-        q.get("agency") or None,
-        q.get("lang") or None,
-        since,
-        _limit(request, default=20),
-        min_size,
-    )
-    return json_response({"clusters": clusters})
+    after = None
+    if "cursor" in q:
+        try:
+            after = ListingCursor.parse(q["cursor"])
+        except ValueError:
+            raise InvalidField("cursor", "is not the `next` of an earlier cluster listing") from None
+    filters = ClusterFilters(since, _int_param(request, "min_size", 2, 1, c.MAX_CLUSTER_MEMBERS),
+                             q.get("site") or None, q.get("agency") or None, q.get("lang") or None)  # fmt: skip
+    clusters, more = await request.app[DEDUPLICATOR].recent_clusters(filters, _limit(request, default=20), after)
+    return json_response({"clusters": clusters, "next": more.token() if more else None})
 
 
 @routes.get("/metrics")

@@ -25,7 +25,18 @@ from .errors import DedupError, InvalidField, NotFound
 from .extract import extract_html
 from .features import Facts
 from .fingerprint import Fingerprint, Fingerprinter
-from .index import Encoded, Finish, FinishResult, Found, RedisIndex, Stored, UpsertResult, Write
+from .index import (
+    ClusterSummary,
+    Encoded,
+    Finish,
+    FinishResult,
+    Found,
+    ListingCursor,
+    RedisIndex,
+    Stored,
+    UpsertResult,
+    Write,
+)
 from .language import identify
 from .models import Article, Match, Relation, Verdict, iso_timestamp
 from .normalize import FOLD_EXPANSION, Line, folded_length_bound, split_lines
@@ -61,6 +72,33 @@ class StoredView:
     meta: dict[str, str]
     matches: list[Match]
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterFilters:
+    """What a cluster listing keeps: changed since ``since`` (Unix seconds), at least
+    ``min_size`` members, and (when given, case-insensitive) a member from ``site``, the
+    agency and the language of most members."""
+
+    since: float = 0.0
+    min_size: int = 2
+    site: str | None = None
+    agency: str | None = None
+    lang: str | None = None
+
+    def listed(self, s: ClusterSummary) -> dict[str, Any] | None:
+        """The listing's entry for ``s``, or None when it is filtered out."""
+        sites = sorted({m["site"] for m in s.metas if m.get("site")})
+        agency = dominant(m.get("agency") for m in s.metas)
+        lang = dominant(m.get("lang") for m in s.metas)
+        if self.site and self.site.casefold() not in {x.casefold() for x in sites}:
+            return None
+        for wanted, value in ((self.agency, agency), (self.lang, lang)):
+            if wanted and (value or "").casefold() != wanted.casefold():
+                return None
+        titles = [m["title"] for m in s.metas if m.get("title")]
+        return {"cluster_id": s.cluster_id, "size": s.size, "sites": sites, "agency": agency, "lang": lang,
+                "title": titles[0] if titles else None}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,31 +425,25 @@ class Deduplicator:
         return ClusterView(cluster_id, size, rows, sites, rows[0], agency)
 
     async def recent_clusters(
-        self, site: str | None, agency: str | None, lang: str | None, since: float, limit: int, min_size: int
-    ) -> list[dict[str, Any]]:
+        self, filters: ClusterFilters, limit: int, after: ListingCursor | None
+    ) -> tuple[list[dict[str, Any]], ListingCursor | None]:
+        """Up to ``limit`` clusters that pass ``filters``, most recently changed first,
+        after ``after``; and where the listing goes on (None: nothing left). One request
+        scans at most MAX_CLUSTER_PAGES pages: a sparse filter can answer with fewer than
+        ``limit`` clusters, and a cursor to go on."""
         out: list[dict[str, Any]] = []
-        offset, page = 0, c.CLUSTER_PAGE
         for _ in range(c.MAX_CLUSTER_PAGES):
-            scanned, summaries = await self.index.recent_clusters(since, offset, page, min_size, c.CLUSTER_SAMPLE)
+            after, summaries = await self.index.recent_clusters(
+                filters.since, after, c.CLUSTER_PAGE, filters.min_size, c.CLUSTER_SAMPLE
+            )
             for s in summaries:
-                sites = sorted({m["site"] for m in s.metas if m.get("site")})
-                cl_agency = dominant(m.get("agency") for m in s.metas)
-                if site and site.casefold() not in {x.casefold() for x in sites}:
-                    continue
-                if agency and (cl_agency or "").casefold() != agency.casefold():
-                    continue
-                cl_lang = dominant(m.get("lang") for m in s.metas)
-                if lang and (cl_lang or "").casefold() != lang.casefold():
-                    continue
-                titles = [m["title"] for m in s.metas if m.get("title")]
-                out.append({"cluster_id": s.cluster_id, "size": s.size, "sites": sites, "agency": cl_agency,
-                            "lang": cl_lang, "title": titles[0] if titles else None})  # fmt: skip
-                if len(out) >= limit:
-                    return out
-            if scanned < page:
+                if (listed := filters.listed(s)) is not None:
+                    out.append(listed)
+                    if len(out) >= limit:
+                        return out, s.position
+            if after is None:
                 break
-            offset += page
-        return out
+        return out, after
 
     async def ready(self) -> bool:
         return await self.index.ping()

@@ -78,3 +78,49 @@ async def test_recent_clusters_filter_by_site_and_agency(client: TestClient) -> 
         assert (await (await client.get(f"/v1/clusters?{query}")).json())["clusters"] == [], query
     resp = await client.get("/v1/clusters?since=last-week")
     assert resp.status == 422 and "since" in (await resp.json())["error"]["message"]
+
+
+async def _listing(client: TestClient, query: str) -> tuple[list[str], str | None]:
+    resp = await client.get(f"/v1/clusters?{query}")
+    assert resp.status == 200, await resp.text()
+    body = await resp.json()
+    return [c["cluster_id"] for c in body["clusters"]], body["next"]
+
+
+async def test_cluster_listing_pages_through_every_cluster_with_a_cursor(client: TestClient) -> None:
+    """2,400 single stories around 40 copied ones: more clusters than one request scans
+    (2,000), written a batch at a time (so many share one change time)."""
+    pairs: set[str] = set()
+    for round_ in range(4):
+        for i in range(10):
+            story = f"Story {round_}-{i}: " + " ".join(f"p{round_}x{i}w{j}" for j in range(40))
+            await post(client, "/v1/articles", {"id": f"p{round_}-{i}a", "text": story}, 201)
+            pairs.add((await post(client, "/v1/articles", {"id": f"p{round_}-{i}b", "text": story}, 201))["cluster_id"])
+        solo = [{"id": f"s{round_}-{i}", "text": " ".join(f"s{round_}x{i}w{j}" for j in range(30))} for i in range(600)]
+        await post(client, "/v1/articles:batch", solo, 200)
+    assert len(pairs) == 40
+
+    first, more = await _listing(client, "min_size=2&limit=1000")
+    assert more is not None and len(first) < 40  # the scan stopped short, and says where to go on
+    seen, pages = list(first), 1
+    while more:
+        found, more = await _listing(client, f"min_size=2&limit=1000&cursor={more}")
+        seen, pages = seen + found, pages + 1
+    assert sorted(seen) == sorted(pairs) and pages == 2
+
+    seen, more = [], ""  # small pages: the cursor also stops within a scan, and within ties
+    while more is not None:
+        found, more = await _listing(client, "min_size=2&limit=7" + (f"&cursor={more}" if more else ""))
+        assert len(found) <= 7
+        seen += found
+    assert sorted(seen) == sorted(pairs)
+
+    everything, more = await _listing(client, "min_size=1&limit=1000")
+    while more:
+        found, more = await _listing(client, f"min_size=1&limit=1000&cursor={more}")
+        everything += found
+    assert len(everything) == len(set(everything)) == 2440
+
+    for bad in ("nonsense", "aW5mIGM1", "", "MSA"):  # not base64; "inf c5"; empty; "1 "
+        resp = await client.get(f"/v1/clusters?cursor={bad}")
+        assert resp.status == 422 and "cursor" in (await resp.json())["error"]["message"], bad

@@ -396,19 +396,39 @@ elseif CMD == 'cluster' then
   return {#members, rows}
 
 elseif CMD == 'recent' then
-  -- 2 since (ingest time), 3 offset, 4 count, 5 min size, 6 max members each:
-  -- newest-changed clusters as {cluster id, size, member metadata...}
+  -- 2 since (time of last change), 3 and 4 the cursor: score and cluster id of the last
+  -- cluster a page scanned ('+inf' and '' to start), 5 count, 6 min size, 7 max members
+  -- each. Scans `count` clusters after the cursor, newest change first (those changed at
+  -- one time in the reverse order of their ids, as the zset keeps them); returns
+  -- {clusters scanned, score and id of the last scanned, {cluster id, score, size, member
+  -- metadata...} of those of at least min size}.
+  local since, top, after, count, min_size = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+  local scanned = {}
+  if after ~= '' then
+    -- the rest of the cursor's own time first: ties are common, as one call writes many
+    local ties = redis.call('ZREVRANGEBYSCORE', RECENT, top, top, 'WITHSCORES')
+    for i = 1, #ties, 2 do
+      if ties[i] < after and #scanned < 2 * count then
+        scanned[#scanned + 1], scanned[#scanned + 2] = ties[i], ties[i + 1]
+      end
+    end
+    top = '(' .. top
+  end
+  if #scanned < 2 * count then
+    local rest = redis.call('ZREVRANGEBYSCORE', RECENT, top, since, 'WITHSCORES', 'LIMIT', 0, count - #scanned / 2)
+    for i = 1, #rest do scanned[#scanned + 1] = rest[i] end
+  end
   local out = {}
-  local cids = redis.call('ZREVRANGEBYSCORE', RECENT, '+inf', ARGV[2], 'LIMIT', ARGV[3], ARGV[4])
-  for _, cid in ipairs(cids) do
+  for i = 1, #scanned, 2 do
+    local cid = scanned[i]
     local size = redis.call('SCARD', P_CL .. cid)
-    if size >= tonumber(ARGV[5]) then
+    if size >= min_size then
       local metas = {}
-      local members = redis.call('SRANDMEMBER', P_CL .. cid, tonumber(ARGV[6]))
+      local members = redis.call('SRANDMEMBER', P_CL .. cid, tonumber(ARGV[7]))
       for _, m in ipairs(members) do metas[#metas + 1] = redis.call('HGET', P_DOC .. m, 'm') end
-      out[#out + 1] = {cid, size, metas}
+      out[#out + 1] = {cid, scanned[i + 1], size, metas}
     end
   end
-  return {#cids, out}
+  return {#scanned / 2, scanned[#scanned] or '', scanned[#scanned - 1] or '', out}
 end
 return redis.error_reply('unknown command ' .. tostring(CMD))
