@@ -151,6 +151,10 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         middlewares=[request_middleware(metrics), error_middleware, auth_middleware(settings)],  # type: ignore[list-item]
         client_max_size=settings.max_body_bytes,
+        # aiohttp arms its keep-alive timer when a connection opens and after each answer,
+        # and bytes that arrive do not reset it: so it also bounds how long a client may
+        # take over its request line and headers (the body has its own bound, ``_read``)
+        handler_args={"keepalive_timeout": settings.read_timeout},
     )
     app[SETTINGS] = settings
     app[METRICS] = metrics

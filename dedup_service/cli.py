@@ -54,7 +54,7 @@ _FLAG_HELP = {
     "max_body_bytes": "largest accepted request body",
     "max_candidates": "LSH candidates verified per query at most",
     "redis_timeout": "seconds before a Redis call counts as failed",
-    "read_timeout": "seconds a client may take to send its request body",
+    "read_timeout": "seconds a client may take to send its headers, and its body",
     "max_batch": "articles per batch request at most",
     "api_keys": "comma-separated API keys, or a file with one a line; unset: no auth",
     "public_paths": "paths open without an API key",

@@ -125,6 +125,34 @@ async def test_a_trickling_client_times_out_with_408(aiohttp_client, settings: S
     assert head.startswith(b"HTTP/1.1 408") and b"request_timeout" in head
 
 
+async def test_a_client_that_trickles_its_headers_is_cut_off(aiohttp_client, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    client = await aiohttp_client(create_app(replace(settings, read_timeout=0.5)))
+
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> float:
+        """Seconds until the server closes while a header byte arrives every 0.1 s."""
+        start = time.monotonic()
+        for byte in b"POST /v1/check HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100:
+            writer.write(bytes([byte]))
+            await writer.drain()
+            try:
+                if await asyncio.wait_for(reader.read(4096), 0.1) == b"":
+                    return time.monotonic() - start
+            except TimeoutError:
+                continue
+        raise AssertionError("still open after 10 s of headers")
+
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    assert await trickle(reader, writer) < 3
+    writer.close()
+    # a connection that answered one request gets the same bound for the next one
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert (await asyncio.wait_for(reader.read(4096), 5)).startswith(b"HTTP/1.1 200")
+    assert await trickle(reader, writer) < 3
+    writer.close()
+    assert (await client.get("/healthz")).status == 200
+
+
 async def test_overlong_text_is_422(client: TestClient) -> None:
     from dedup_service.constants import MAX_TEXT_CHARS
 
