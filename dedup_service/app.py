@@ -18,7 +18,7 @@ from . import language, routes
 from .config import Settings, retention_seconds
 from .constants import EXPIRE_BATCH, MAINTENANCE_INTERVAL
 from .embedded import EmbeddedRedis
-from .errors import DedupError, IndexUnavailable
+from .errors import ConfigError, DedupError, IndexUnavailable
 from .index import RedisIndex
 from .observability import Metrics, quiet_malformed_requests, request_middleware
 from .routes import DEDUPLICATOR, METRICS, SETTINGS, WEBHOOK_PATH
@@ -79,15 +79,23 @@ def auth_middleware(settings: Settings) -> Middleware:
     return middleware
 
 
+def index_location(settings: Settings) -> str:
+    """Where the index lives, as a user would look for it."""
+    if settings.redis_url is None:
+        return f"{settings.data_dir.resolve()} (embedded Redis)"
+    return f"{settings.redis_url} (key prefix {settings.key_prefix!r})"
+
+
 @contextlib.asynccontextmanager
-async def open_service(settings: Settings) -> AsyncIterator[Deduplicator]:
-    """A Deduplicator on the configured Redis, starting the embedded server when none is set."""
+async def open_service(settings: Settings, create: bool = True) -> AsyncIterator[Deduplicator]:
+    """A Deduplicator on the configured Redis, starting the embedded server when none is
+    set. Without ``create``, a place where no index was ever opened is refused (ConfigError)."""
     server = None
     url = settings.redis_url
     if url is None:
         server = EmbeddedRedis(settings.data_dir, settings.appendfsync)
         url = server.start()
-        log.info("embedded redis-server at %s (data in %s)", url, settings.data_dir)
+        log.info("embedded redis-server at %s (data in %s)", url, settings.data_dir.resolve())
     timeout = settings.redis_timeout
     client: Redis | RedisCluster
     if settings.redis_cluster:
@@ -103,6 +111,10 @@ async def open_service(settings: Settings) -> AsyncIterator[Deduplicator]:
         dedup = Deduplicator(index, settings)
         log.info("fingerprint core: %s", "native" if dedup.fingerprinter.native else "numpy (no C extension built)")
         await asyncio.get_running_loop().run_in_executor(None, language.warm)  # a second, once: not on a request
+        if not create and not await index.exists():
+            raise ConfigError(
+                f"no index at {index_location(settings)}: nothing was indexed there yet (ingest --create starts one)"
+            )
         try:
             await index.check_layout(dedup.layout())
         except IndexUnavailable:

@@ -1,4 +1,4 @@
-"""Command line: ``serve``, ``ingest FILE.jsonl`` and ``check FILE_OR_-``; no logic of its own."""
+"""Command line: serve the API; ingest, check or evaluate files, locally or against a running service."""
 
 from __future__ import annotations
 
@@ -20,58 +20,57 @@ import aiohttp
 import orjson
 from aiohttp import web
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
-from .app import create_app, open_service
+from .app import create_app, index_location, open_service
 from .classify import COPY_RELATIONS
 from .config import ENV_PREFIX, Settings
 from .constants import GC_THRESHOLDS
 from .embedded import sole_server
-from .errors import DedupError, InvalidInput
+from .errors import DedupError, IndexUnavailable
 from .evaluate import format_report
-from .models import Article, parse_article
-from .observability import setup_json_logging
+from .models import ARTICLE_FIELDS, parse_article
+from .observability import setup_logging
 from .runner import cluster_corpus, read_jsonl, score_corpus
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("dedup_service.cli")  # not "__main__" when run with -m
+# help of the settings a subcommand takes as flags; every setting is also DEDUP_<NAME>
 _FLAG_HELP = {
     "host": "address to listen on",
     "port": "port to listen on",
     "redis_url": "external Redis (redis://host:port/db); unset: embedded redis-server",
     "redis_cluster": "1: --redis-url is a node of a Redis Cluster",
-    "data_dir": "where the embedded redis-server keeps its data",
+    "data_dir": "the embedded Redis's data folder (relative to the current folder)",
     "appendfsync": "embedded Redis AOF fsync policy: always, everysec or no",
     "key_prefix": "prefix (and cluster hash tag) of every Redis key",
     "threshold": "estimated Jaccard at or above which articles are near duplicates",
-    "contained_threshold": "share of the smaller text's words found in the larger: contained/contains",
-    "related_threshold": "share of the smaller text's words found in the other: related",
-    "facts_threshold": "share of the smaller text's figures and names the larger must hold",
-    "chrome_min_stories": "stories of one site carrying a line before it counts as site chrome",
-    "num_perm": "MinHash permutations",
-    "shingle_size": "words per shingle",
-    "seed": "MinHash seed (fixed when an index is created)",
-    "shard_bits": "postings shards per kind, as a power of two: 13 keeps 300k articles compact, 16 millions "
-    "(fixed when an index is created)",
-    "max_body_bytes": "largest accepted request body",
-    "max_candidates": "LSH candidates verified per query at most",
-    "redis_timeout": "seconds before a Redis call counts as failed",
-    "read_timeout": "seconds a client may take to send its headers, and its body",
-    "max_batch": "articles per batch request at most",
+    "contained_threshold": "share of the smaller text's words in the larger: contained",
+    "related_threshold": "share of the smaller text's words in the other: related",
+    "facts_threshold": "share of the smaller text's figures and names the larger holds",
+    "chrome_min_stories": "stories of one site that make a shared line site chrome",
     "api_keys": "comma-separated API keys, or a file with one a line; unset: no auth",
-    "public_paths": "paths open without an API key",
-    "webhook_secret": "shared secret of the signed ingest webhook; unset: webhook off",
-    "webhook_window": "seconds a webhook timestamp may be off",
-    "retention": "drop articles ingested longer ago than this (30d, 12h, ...); unset: keep forever",
-    "retention_interval": "seconds between retention sweeps",
+    "webhook_secret": "shared secret of the signed ingest webhook; unset: off",
+    "retention": "drop articles ingested longer ago (30d, 12h, ...); unset: keep all",
 }
+_INDEX = ("redis_url", "redis_cluster", "data_dir", "key_prefix")
+_FLAGS = {
+    "serve": ("host", "port", *_INDEX, "appendfsync", "api_keys", "webhook_secret", "retention"),
+    "ingest": _INDEX,
+    "check": _INDEX,
+    "eval": ("redis_url", "redis_cluster", "threshold", "contained_threshold", "related_threshold",
+             "facts_threshold", "chrome_min_stories"),
+}  # fmt: skip
+_EPILOG = f"Every setting is also read from {ENV_PREFIX}<NAME>; the full list is in the README (Configuration)."
+# what a JSONL line may carry besides an article's fields: labels, notes, ids of its own
+_ARTICLE_KEYS = ARTICLE_FIELDS | {"date"}
 
 
-def _settings_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("settings (each also read from DEDUP_<NAME>)")
-    for f in dataclasses.fields(Settings):
-        kind = {"int": int, "float": float}.get(str(f.type), str)
-        flag = "--" + f.name.replace("_", "-")
-        group.add_argument(flag, dest=f.name, type=kind, default=None,
-                           help=f"{_FLAG_HELP[f.name]} [{ENV_PREFIX}{f.name.upper()}]")  # fmt: skip
+def _settings_flags(parser: argparse.ArgumentParser, names: Iterable[str]) -> None:
+    group = parser.add_argument_group("settings")
+    types = {f.name: f.type for f in dataclasses.fields(Settings)}
+    for name in names:
+        kind = {"int": int, "float": float}.get(str(types[name]), str)
+        group.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None, help=_FLAG_HELP[name])
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -79,25 +78,30 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(**{k: v for k, v in vars(args).items() if k in names})
 
 
-def _articles(lines: Iterable[str]) -> Iterator[tuple[int, Article | str]]:
-    """(line number, article) for good lines, (line number, error message) for bad ones."""
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            yield lineno, parse_article(orjson.loads(line))
-        except orjson.JSONDecodeError as exc:
-            yield lineno, f"not valid JSON: {exc}"
-        except DedupError as exc:
-            yield lineno, exc.message
-
-
 class _Tally:
-    """Outcome counts of an ingest run, with bad lines reported as FILE:LINE: reason."""
+    """Outcome counts of an ingest or check run; bad lines are reported as FILE:LINE:
+    reason, and fields that are not an article's are named once and counted."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | str) -> None:
         self.path = path
         self.counts: Counter[str] = Counter()
+        self.left_out: Counter[str] = Counter()
+
+    def article(self, lineno: int, line: str) -> dict[str, Any] | None:
+        """The article fields of one JSONL line (None when it is not a JSON object)."""
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            self.error(lineno, f"not valid JSON: {exc}")
+            return None
+        if not isinstance(obj, dict):
+            self.error(lineno, f"not a JSON object but {type(obj).__name__}")
+            return None
+        if extra := set(obj) - _ARTICLE_KEYS:
+            if new := sorted(extra - set(self.left_out)):
+                tqdm.write(f"{self.path}:{lineno}: left out, not article fields: {', '.join(new)}", file=sys.stderr)
+            self.left_out.update(extra)
+        return {k: v for k, v in obj.items() if k in _ARTICLE_KEYS}
 
     def error(self, lineno: int, message: str) -> None:
         self.counts["errors"] += 1
@@ -106,38 +110,68 @@ class _Tally:
     def done(self, indexed_before: bool, relation: str) -> None:
         self.counts["unchanged" if indexed_before else relation] += 1
 
-    def summary(self) -> str:
+    def summary(self, interrupted: bool) -> str:
         c = self.counts
         copies = sum(c[r.value] for r in COPY_RELATIONS)
         return orjson.dumps({"articles": sum(c.values()), "new": c["new"], "duplicates": copies,
                              "related": c["related"], "unchanged": c["unchanged"], "errors": c["errors"],
-                             "by_relation": dict(sorted(c.items()))}).decode()  # fmt: skip
+                             "by_relation": dict(sorted(c.items())), "fields_left_out": dict(self.left_out),
+                             "interrupted": interrupted}).decode()  # fmt: skip
 
 
-async def _ingest_local(settings: Settings, path: Path, tally: _Tally, bar: tqdm[Any]) -> None:
-    async with open_service(settings) as dedup:
-        with path.open(encoding="utf-8") as fh:
-            for lineno, item in _articles(fh):
-                bar.update()
-                if isinstance(item, str):
-                    tally.error(lineno, item)
-                    continue
-                try:
-                    verdict = await dedup.ingest(item)
-                except DedupError as exc:
-                    if exc.status >= 500:
-                        raise
-                    tally.error(lineno, exc.message)
-                    continue
-                tally.done(verdict.indexed_before, verdict.relation.value)
+def _jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if line.strip():
+                yield lineno, line
+
+
+def _require_jsonl(path: Path) -> int:
+    """The number of lines to ingest; a file that is not JSONL at all is refused at once."""
+    try:
+        lines = list(_jsonl_lines(path))
+    except UnicodeDecodeError:
+        raise DedupError(f"{path} is not UTF-8 text") from None
+    if not lines:
+        raise DedupError(f"{path} is empty")
+    try:
+        first = orjson.loads(lines[0][1])
+    except orjson.JSONDecodeError:
+        first = None
+    if not isinstance(first, dict):
+        raise DedupError(
+            f"{path} is not JSONL: line {lines[0][0]} is not a JSON object. ingest takes "
+            'one article a line, as {"id": "a1", "text": "..."}; to match a plain text, use check'
+        )
+    return len(lines)
+
+
+async def _ingest_local(settings: Settings, create: bool, path: Path, tally: _Tally, bar: tqdm[Any]) -> None:
+    async with open_service(settings, create=create) as dedup:
+        for lineno, line in _jsonl_lines(path):
+            bar.update()
+            if (obj := tally.article(lineno, line)) is None:
+                continue
+            try:
+                verdict = await dedup.ingest(parse_article(obj))
+            except DedupError as exc:
+                if exc.status >= 500:
+                    raise
+                tally.error(lineno, exc.message)
+                continue
+            tally.done(verdict.indexed_before, verdict.relation.value)
+
+
+def _client(url: str, api_key: str | None) -> aiohttp.ClientSession:
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    return aiohttp.ClientSession(base_url=url.rstrip("/") + "/", headers=headers)
 
 
 async def _ingest_remote(url: str, api_key: str | None, batch: int, path: Path, tally: _Tally, bar: tqdm[Any]) -> None:
     """Send the file to a running service through ``POST /v1/articles:batch``."""
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    async with aiohttp.ClientSession(base_url=url.rstrip("/") + "/", headers=headers) as http:
+    async with _client(url, api_key) as http:
 
-        async def send(chunk: list[tuple[int, Any]]) -> None:
+        async def send(chunk: list[tuple[int, dict[str, Any]]]) -> None:
             async with http.post("v1/articles:batch", json=[obj for _, obj in chunk]) as resp:
                 if resp.status != 200:
                     raise DedupError(f"{url} answered {resp.status}: {await resp.text()}")
@@ -149,53 +183,75 @@ async def _ingest_remote(url: str, api_key: str | None, batch: int, path: Path, 
                     tally.done(res["status"] == 200, res["relation"])
             bar.update(len(chunk))
 
-        chunk: list[tuple[int, Any]] = []
-        with path.open(encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    chunk.append((lineno, orjson.loads(line)))
-                except orjson.JSONDecodeError as exc:
-                    bar.update()
-                    tally.error(lineno, f"not valid JSON: {exc}")
-                if len(chunk) == batch:
-                    await send(chunk)
-                    chunk = []
+        chunk: list[tuple[int, dict[str, Any]]] = []
+        for lineno, line in _jsonl_lines(path):
+            if (obj := tally.article(lineno, line)) is None:
+                bar.update()
+                continue
+            chunk.append((lineno, obj))
+            if len(chunk) == batch:
+                await send(chunk)
+                chunk = []
         if chunk:
             await send(chunk)
 
 
-async def _ingest(settings: Settings, path: Path, url: str | None, api_key: str | None, batch: int) -> int:
-    tally = _Tally(path)
-    with tqdm(unit=" articles", file=sys.stderr) as bar:
+async def _ingest(settings: Settings, args: argparse.Namespace, total: int) -> int:
+    """Exit status: 0 every line indexed, 1 some line refused, 130 interrupted (Ctrl-C)."""
+    tally, interrupted = _Tally(args.file), False
+    with logging_redirect_tqdm(), tqdm(total=total, unit=" articles", file=sys.stderr, dynamic_ncols=True) as bar:
         try:
-            if url:
-                await _ingest_remote(url, api_key, batch, path, tally, bar)
+            if args.url:
+                await _ingest_remote(args.url, args.api_key, args.batch_size, args.file, tally, bar)
             else:
-                await _ingest_local(settings, path, tally, bar)
+                await _ingest_local(settings, args.create, args.file, tally, bar)
+        except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels this task
+            interrupted = True
         except aiohttp.ClientError as exc:
-            raise DedupError(f"cannot reach {url}: {exc}") from None
-    print(tally.summary())
-    return 0
+            raise DedupError(f"cannot reach {args.url}: {exc}") from None
+    print(tally.summary(interrupted))
+    if interrupted:
+        print(f"dedup-service: interrupted at line {bar.n} of {total}; the summary counts the articles done "
+              "(run it again to go on: those come back unchanged)", file=sys.stderr)  # fmt: skip
+        return 130
+    return 1 if tally.counts["errors"] else 0
 
 
-async def _check(settings: Settings, source: str) -> int:
+async def _check(settings: Settings, args: argparse.Namespace) -> int:
+    """One verdict (or error) a line on stdout; exit status 1 when any item was refused."""
+    source = args.source
     raw = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    async with open_service(settings) as dedup:
-        is_jsonl = raw.lstrip().startswith("{")
-        items = list(_articles(raw.splitlines())) if is_jsonl else [(1, Article(id=None, text=raw))]
-        status = 0
-        for lineno, item in items:
+    tally = _Tally("<stdin>" if source == "-" else source)
+    if raw.lstrip().startswith("{"):  # JSONL of articles
+        items = [(n, obj) for n, line in enumerate(raw.splitlines(), 1) if line.strip()
+                 if (obj := tally.article(n, line)) is not None]  # fmt: skip
+    else:
+        items = [(1, {"text": raw})]
+    status = 1 if tally.counts["errors"] else 0
+    async with contextlib.AsyncExitStack() as stack:
+        if args.url:
+            http = await stack.enter_async_context(_client(args.url, args.api_key))
+        else:
+            dedup = await stack.enter_async_context(open_service(settings, create=False))
+        for lineno, obj in items:
             out: dict[str, Any]
-            try:
-                if isinstance(item, str):
-                    raise InvalidInput(item)
-                out = (await dedup.check(item)).to_json()
-            except DedupError as exc:
-                if exc.status >= 500:
-                    raise
-                out, status = {"line": lineno, "error": exc.message}, 1
+            if args.url:
+                try:
+                    async with http.post("v1/check", json=obj) as resp:
+                        out = await resp.json(content_type=None)
+                except aiohttp.ClientError as exc:
+                    raise DedupError(f"cannot reach {args.url}: {exc}") from None
+                if resp.status >= 500 or resp.status in (401, 404):
+                    raise DedupError(f"{args.url} answered {resp.status}: {orjson.dumps(out).decode()}")
+                if resp.status != 200:
+                    out, status = {"line": lineno, "error": out["error"]["message"]}, 1
+            else:
+                try:
+                    out = (await dedup.check(parse_article(obj))).to_json()
+                except DedupError as exc:
+                    if exc.status >= 500:
+                        raise
+                    out, status = {"line": lineno, "error": exc.message}, 1
             print(orjson.dumps(out).decode())
     return status
 
@@ -226,7 +282,6 @@ def tune_gc() -> None:
 
 
 def _serve(settings: Settings) -> int:
-    setup_json_logging()
     tune_gc()
     redis = settings.redis_url or f"embedded, data in {settings.data_dir.resolve()}"
 
@@ -239,54 +294,89 @@ def _serve(settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dedup-service", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the HTTP service")
-    ingest = sub.add_parser("ingest", help="index a JSONL file of articles (one object per line)")
-    ingest.add_argument("file", type=Path)
-    ingest.add_argument("--url", help="send to a running service at this base URL instead of a local index")
-    ingest.add_argument("--api-key", default=os.environ.get("DEDUP_API_KEY"),
-                        help="API key for --url [DEDUP_API_KEY]")  # fmt: skip
+    parser = argparse.ArgumentParser(prog="dedup-service", description=__doc__, epilog=_EPILOG)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        cmd = sub.add_parser(name, help=summary, description=summary, epilog=_EPILOG)
+        _settings_flags(cmd, _FLAGS[name])
+        return cmd
+
+    def remote(cmd: argparse.ArgumentParser) -> None:
+        cmd.add_argument(
+            "--url",
+            default=os.environ.get("DEDUP_URL"),
+            help="a running service's base URL (http://host:8080) instead of a local index [DEDUP_URL]",
+        )
+        cmd.add_argument("--api-key", default=os.environ.get("DEDUP_API_KEY"), help="API key for --url [DEDUP_API_KEY]")
+
+    command("serve", "run the HTTP service")
+    ingest = command("ingest", "index a JSONL file of articles, one object a line")
+    ingest.add_argument("file", type=Path, help='a .jsonl file: {"id": ..., "text": ...} a line')
+    remote(ingest)
     ingest.add_argument("--batch-size", type=int, default=100, help="articles per request with --url")
-    check = sub.add_parser("check", help="check a text file, a JSONL file or - (stdin) without indexing")
-    check.add_argument("source")
-    ev = sub.add_parser("eval", help="score the service's clusters on a labelled JSONL file")
-    ev.add_argument("file", type=Path)
+    ingest.add_argument("--create", action="store_true", help="start a new index where none is")
+    check = command("check", "match a text, or a JSONL file of articles, against the index; indexes nothing")
+    check.add_argument("source", help="a plain text file, a .jsonl file of articles, or - for stdin")
+    remote(check)
+    ev = command("eval", "score the service's clusters on a labelled JSONL file, in a fresh index")
+    ev.add_argument("file", type=Path, help="JSONL with id, text and a cluster label a line")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.add_argument("--predictions", type=Path, help="write one {id, cluster} line per article here")
-    for p in (serve, ingest, check, ev):
-        _settings_flags(p)
     return parser
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    """The mistakes worth one line before anything starts: a missing file, a URL without a scheme."""
+    path = getattr(args, "file", None) or (Path(args.source) if getattr(args, "source", "-") != "-" else None)
+    if path is not None and not path.is_file():
+        raise DedupError(f"no such file: {path}")
+    url = getattr(args, "url", None)
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise DedupError(f"--url must start with http:// or https:// (got {url!r})")
+
+
+def _check_local_index(args: argparse.Namespace, settings: Settings) -> None:
+    """Say which index a local ingest or check opens, by absolute path; refuse to make one
+    where none is (./data is relative to the current folder) unless asked to."""
+    log.info("index: %s", index_location(settings))
+    if settings.redis_url is None and not settings.data_dir.is_dir() and not getattr(args, "create", False):
+        hint = "pass --create to start one there, " if args.command == "ingest" else ""
+        raise DedupError(
+            f"no index at {index_location(settings)}: {hint}run where `serve` runs, "
+            f"set {ENV_PREFIX}DATA_DIR (or --data-dir), or ask a running service with --url"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        setup_logging(os.environ.get("DEDUP_LOG_FORMAT") or None)
         settings = _settings(args)
+        _check_paths(args)
         if args.command == "serve":
             return _serve(settings)
+        if args.command == "eval":
+            return asyncio.run(_eval(settings, args.file, args.json, args.predictions))
+        total = _require_jsonl(args.file) if args.command == "ingest" else 0
+        if args.url is None:
+            _check_local_index(args, settings)
         if args.command == "ingest":
-            if not args.file.is_file():
-                raise DedupError(f"no such file: {args.file}")
             if not 1 <= args.batch_size <= settings.max_batch:
                 raise DedupError(f"--batch-size must be between 1 and {settings.max_batch}")
-            if args.url is not None and not args.url.startswith(("http://", "https://")):
-                raise DedupError(f"--url must start with http:// or https:// (got {args.url!r})")
-            return asyncio.run(_ingest(settings, args.file, args.url, args.api_key, args.batch_size))
-        if args.command == "eval":
-            if not args.file.is_file():
-                raise DedupError(f"no such file: {args.file}")
-            return asyncio.run(_eval(settings, args.file, args.json, args.predictions))
-        if args.source != "-" and not Path(args.source).is_file():
-            raise DedupError(f"no such file: {args.source}")
-        return asyncio.run(_check(settings, args.source))
+            return asyncio.run(_ingest(settings, args, total))
+        return asyncio.run(_check(settings, args))
+    except IndexUnavailable as exc:
+        print(f"dedup-service: Redis unreachable, {index_location(settings)}: {exc.message}", file=sys.stderr)
+        return 2
     except DedupError as exc:
         print(f"dedup-service: {exc.message}", file=sys.stderr)
         return 2
     except OSError as exc:  # a port in use, a data dir that cannot be written: the system's own words
         print(f"dedup-service: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C outside ingest's own handling (serve stops on its own)
+        return 130
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
     ├── InvalidInput            400  malformed body (not JSON, not an object)
     │   └── InvalidField        422  a field is missing, empty, of the wrong type or out of range
     ├── PayloadTooLarge         413  body or batch over the configured limit
+    ├── UnsupportedMediaType    415  a body that is not JSON by its Content-Type
     ├── RequestTimeout          408  the client sent its body too slowly
     ├── Unauthorized            401  missing or wrong API key, bad or stale webhook signature
     ├── NotFound                404  unknown article, cluster or route; webhook switched off
@@ -43,6 +44,11 @@ class InvalidField(InvalidInput):
 class PayloadTooLarge(DedupError):
     status = 413
     code = "payload_too_large"
+
+
+class UnsupportedMediaType(DedupError):
+    status = 415
+    code = "unsupported_media_type"
 
 
 class RequestTimeout(DedupError):

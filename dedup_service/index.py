@@ -448,6 +448,10 @@ class RedisIndex:
         if differ:
             raise ConfigError(f"the index {self._base[:-1]!r} was built with {', '.join(differ)}")
 
+    async def exists(self) -> bool:
+        """Whether anything was ever indexed here (an index records its layout on first use)."""
+        return bool(await _guard(lambda: self.redis.exists(self._layout)))
+
     async def count(self) -> int:
         """Articles in the index."""
         return int(await _guard(lambda: self.redis.hlen(self._keys[0])))

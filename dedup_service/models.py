@@ -12,6 +12,8 @@ from .errors import InvalidField, InvalidInput
 
 _META_FIELDS = ("title", "url", "site", "published_at", "source")
 ARTICLE_FIELDS = frozenset({"id", "text", "html", *_META_FIELDS})
+# feeds often call the publication time "date": accepted as its alias (docs/api.md)
+_DATE_ALIAS = "date"
 
 
 class Relation(enum.StrEnum):
@@ -67,7 +69,7 @@ class Match:
 class Verdict:
     """What the service says about one article; ``status`` is what happened to the index."""
 
-    id: str
+    id: str | None  # None: a check of an article sent without one
     relation: Relation
     matches: list[Match]
     cluster_id: str | None
@@ -80,7 +82,7 @@ class Verdict:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "id": self.id,
+            **({"id": self.id} if self.id is not None else {}),
             "relation": self.relation.value,
             "matches": [m.to_json() for m in self.matches],
             "cluster_id": self.cluster_id,
@@ -109,6 +111,11 @@ def parse_article(obj: Any) -> Article:
     """Validate one article object from JSON; errors name the offending field."""
     if not isinstance(obj, dict):
         raise InvalidInput(f"an article must be a JSON object, got {type(obj).__name__}")
+    if unknown := sorted(set(obj) - ARTICLE_FIELDS - {_DATE_ALIAS}):
+        raise InvalidField(", ".join(unknown), f"unknown field{'s' if len(unknown) > 1 else ''}; an article has "
+                           "id, text or html, title, url, site, published_at (or date) and source")  # fmt: skip
+    if _DATE_ALIAS in obj and "published_at" in obj:
+        raise InvalidField(_DATE_ALIAS, "give published_at or date, not both")
     text = _optional_str(obj, "text")
     html = _optional_str(obj, "html")
     if text is None and html is None:
@@ -123,12 +130,13 @@ def parse_article(obj: Any) -> Article:
     article_id = _optional_str(obj, "id", c.MAX_ID_LENGTH)
     if article_id is not None and not article_id.strip():
         raise InvalidField("id", "must not be empty")
-    published_at = _optional_str(obj, "published_at", 64)
+    when = _DATE_ALIAS if _DATE_ALIAS in obj else "published_at"  # errors name the field as sent
+    published_at = _optional_str(obj, when, 64)
     if published_at is not None:
         try:
             published_at = datetime.fromisoformat(published_at).isoformat()
         except ValueError:
-            raise InvalidField("published_at", "must be an ISO 8601 date or date-time") from None
+            raise InvalidField(when, "must be an ISO 8601 date or date-time") from None
     return Article(
         id=article_id,
         text=text,

@@ -6,6 +6,7 @@ import collections
 import contextvars
 import logging
 import re
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -17,6 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from . import constants as c
+from .errors import ConfigError
 from .models import Verdict
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -110,9 +112,19 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(out, default=str).decode()
 
 
-def setup_json_logging(level: int = logging.INFO) -> None:
+LOG_FORMATS = ("json", "text")
+
+
+def setup_logging(log_format: str | None, level: int = logging.INFO) -> None:
+    """Logs to stderr as JSON lines or as text (``DEDUP_LOG_FORMAT``); unset: text on a
+    terminal, JSON elsewhere (a log collector)."""
+    if log_format is None:
+        log_format = "text" if sys.stderr.isatty() else "json"
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(f"DEDUP_LOG_FORMAT must be json or text, got {log_format!r}")
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
+    text = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler.setFormatter(JsonFormatter() if log_format == "json" else text)
     logging.basicConfig(level=level, handlers=[handler], force=True)
 
 

@@ -23,6 +23,11 @@ _ERRORS = {
     "401": _json(_ref("Error"), "missing or unknown API key"),
     "408": _json(_ref("Error"), "the body did not arrive within the read timeout"),
     "413": _json(_ref("Error"), "body or batch too large"),
+    "415": _json(
+        _ref("Error"),
+        "a Content-Type other than application/json (the webhook also takes "
+        "application/x-ndjson); none is taken as JSON",
+    ),
     "422": _json(
         _ref("Error"),
         "a field is missing, empty, of the wrong type or too long (a text: 1,000,000 characters as sent and once "
@@ -42,8 +47,10 @@ SCHEMAS: dict[str, Any] = {
             "html": {"type": "string", "minLength": 1},
             "title": _STR, "url": _STR, "site": _STR, "source": _STR,
             "published_at": {"type": "string", "description": "ISO 8601"},
+            "date": {"type": "string", "description": "an alias of published_at (not both)"},
         },
-        "description": "exactly one of text and html",
+        "additionalProperties": False,
+        "description": "exactly one of text and html; any other field is refused (422) by name",
     },
     "Match": {
         "type": "object",
@@ -69,9 +76,9 @@ SCHEMAS: dict[str, Any] = {
     },
     "Verdict": {
         "type": "object",
-        "required": ["id", "relation", "matches", "cluster_id"],
+        "required": ["relation", "matches", "cluster_id"],
         "properties": {
-            "id": _STR,
+            "id": {**_STR, "description": "absent from a check of an article sent without one"},
             "relation": {"enum": [r.value for r in Relation]},
             "matches": {"type": "array", "items": _ref("Match")},
             "cluster_id": _NSTR,
@@ -138,7 +145,7 @@ def _op(summary: str, responses: dict[str, Any], body: dict[str, Any] | None = N
 
 
 def spec() -> dict[str, Any]:
-    article_errors = {k: _ERRORS[k] for k in ("400", "401", "408", "413", "422", "503")}
+    article_errors = {k: _ERRORS[k] for k in ("400", "401", "408", "413", "415", "422", "503")}
     return {
         "openapi": "3.1.0",
         "info": {"title": "dedup-service", "version": "0.1.0",

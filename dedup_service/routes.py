@@ -22,6 +22,7 @@ from .errors import (
     NotFound,
     PayloadTooLarge,
     RequestTimeout,
+    UnsupportedMediaType,
 )
 from .index import ListingCursor
 from .models import Article, Verdict, iso_timestamp, parse_article
@@ -69,7 +70,14 @@ async def _read(request: web.Request) -> bytes:
         raise RequestTimeout(f"the request body did not arrive within {timeout:g} s") from None
 
 
+def _require_content_type(request: web.Request, *accepted: str) -> None:
+    """A body sent as another type (curl -d sends a form) is refused by name; none is JSON."""
+    if "Content-Type" in request.headers and request.content_type not in accepted:
+        raise UnsupportedMediaType(f"Content-Type must be {' or '.join(accepted)}, got {request.content_type!r}")
+
+
 async def _json_body(request: web.Request) -> Any:
+    _require_content_type(request, "application/json")
     raw = await _read(request)
     if not raw.strip():
         raise InvalidInput("request body is empty; send a JSON object")
@@ -134,6 +142,7 @@ async def webhook_ingest(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     if not settings.webhook_secret:
         raise NotFound("the ingest webhook is off: set DEDUP_WEBHOOK_SECRET")
+    _require_content_type(request, "application/json", "application/x-ndjson")
     body = await _read(request)
     headers = request.headers
     verify_delivery(settings.webhook_secret, headers.get("X-Dedup-Signature"), headers.get("X-Dedup-Timestamp"),
@@ -146,7 +155,7 @@ async def webhook_ingest(request: web.Request) -> web.Response:
     digest = xxhash.xxh3_128_digest(body)  # stored before the answer: what an id was used for
     claims = ([f"id:{delivery}"] if delivery else []) + [f"sig:{headers['X-Dedup-Signature'].strip()}"]
     claimed: list[str] = []
-    answered = False  # whether the claims now hold this delivery's answer (else released)
+    answered = False  # whether the claims now hold this delivery's answer (else they are released)
     try:
         for name in claims:
             stored = await dedup.index.claim_delivery(name)
@@ -163,9 +172,12 @@ async def webhook_ingest(request: web.Request) -> web.Response:
         results = await dedup.ingest_batch(items)
         request.app[METRICS].observe(r for r in results if isinstance(r, Verdict))
         answer = orjson.dumps({"delivery": delivery, "results": [_result_json(i, r) for i, r in enumerate(results)]})
-        for name in claimed:
-            await dedup.index.store_delivery(name, digest + answer)
-        answered = True
+        # one that indexed nothing (every item refused) is not held to its id or
+        # signature: it can be corrected and sent again
+        if any(isinstance(r, Verdict) for r in results):
+            for name in claimed:
+                await dedup.index.store_delivery(name, digest + answer)
+            answered = True
     finally:
         if not answered:
             for name in claimed:

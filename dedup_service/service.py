@@ -358,7 +358,7 @@ class Deduplicator:
         matches = await self._verify(prep.fingerprint, await self.index.query(prep.fingerprint, article.id), limit)
         copies = [m for m in matches if m.relation in COPY_RELATIONS]
         cluster_id = copies[0].cluster_id if copies else None
-        return Verdict(article.id or "", overall_relation(matches), matches, cluster_id, "checked")
+        return Verdict(article.id, overall_relation(matches), matches, cluster_id, "checked")
 
     async def get(self, article_id: str, limit: int = c.DEFAULT_MATCH_LIMIT) -> StoredView:
         stored = await self.index.get(article_id)

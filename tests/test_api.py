@@ -42,7 +42,7 @@ async def test_page_and_agency_body_match_and_edited_copy_matches_both(client: T
     assert all(0.5 <= m["similarity"] <= 1 for m in check["matches"])
     assert check["cluster_id"] == first["cluster_id"]
     teaser = await post(client, "/v1/check", {"text": TEASER}, 200)
-    assert teaser == {"id": "", "relation": "new", "matches": [], "cluster_id": None}
+    assert teaser == {"relation": "new", "matches": [], "cluster_id": None}
 
 
 async def test_real_seed_page_matches_its_curly_quoted_agency_body(client: TestClient) -> None:
@@ -153,6 +153,10 @@ async def test_limit_caps_matches(client: TestClient) -> None:
         (b'{"text": "ok words", "id": 7}', 422, "id"),
         (b'{"text": "ok words", "id": "' + b"x" * 300 + b'"}', 422, "id"),
         (b'{"text": "ok words", "published_at": "yesterday"}', 422, "published_at"),
+        (b'{"text": "ok words", "date": "yesterday"}', 422, "date"),
+        (b'{"text": "ok words", "date": "2026-01-02", "published_at": "2026-01-02"}', 422, "date"),
+        (b'{"text": "ok words", "author": "A. Writer"}', 422, "author: unknown field"),
+        (b'{"text": "ok words", "Title": "x", "tags": []}', 422, "Title, tags: unknown fields"),
         (b'{"text": "-- ... --"}', 422, "text"),
         (b'{"html": "<html><body><script>var a = 1;</script></body></html>"}', 422, "html"),
     ],
@@ -165,6 +169,30 @@ async def test_bad_input_gets_a_json_4xx_naming_the_problem(
         assert resp.status == status
         error = (await resp.json())["error"]
         assert named in error["message"] and error["code"]
+
+
+async def test_date_is_an_alias_of_published_at(client: TestClient) -> None:
+    await post(client, "/v1/articles", {"id": "d", "text": AGENCY, "date": "2026-11-24T10:00:00Z"}, 201)
+    got = await (await client.get("/v1/articles/d")).json()
+    assert got["published_at"] == "2026-11-24T10:00:00+00:00" and "date" not in got
+
+
+async def test_a_body_of_another_content_type_is_415_naming_the_expected_one(client: TestClient) -> None:
+    for path in ("/v1/articles", "/v1/articles:batch", "/v1/check"):
+        resp = await client.post(path, data={"text": AGENCY})  # a form, as curl -d sends it
+        assert resp.status == 415, path
+        error = (await resp.json())["error"]
+        assert error["code"] == "unsupported_media_type"
+        assert "application/json" in error["message"] and "application/x-www-form-urlencoded" in error["message"]
+    # no Content-Type at all is taken as JSON
+    resp = await client.post("/v1/check", data=b'{"text": "a few words of text"}', skip_auto_headers=["Content-Type"])
+    assert resp.status == 200
+
+
+async def test_a_check_without_an_id_answers_none(client: TestClient) -> None:
+    checked = await post(client, "/v1/check", {"text": AGENCY}, 200)
+    assert "id" not in checked
+    assert (await post(client, "/v1/check", {"id": "mine", "text": AGENCY}, 200))["id"] == "mine"
 
 
 async def test_oversized_body_is_413(client: TestClient) -> None:

@@ -36,8 +36,10 @@ def test_ingest_reports_counts_and_skips_bad_lines(tmp_path: Path, redis_url: st
     ]
     path = tmp_path / "in.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    done = run("ingest", str(path), "--redis-url", redis_url, "--key-prefix", key_prefix)
-    assert done.returncode == 0, done.stderr
+    refused = run("ingest", str(path), "--redis-url", redis_url, "--key-prefix", key_prefix)
+    assert refused.returncode == 2 and f"no index at {redis_url} (key prefix '{key_prefix}')" in refused.stderr
+    done = run("ingest", str(path), "--redis-url", redis_url, "--key-prefix", key_prefix, "--create")
+    assert done.returncode == 1, done.stderr  # some lines were refused
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["new"] == 2 and summary["duplicates"] == 1 and summary["errors"] == 2
     assert f"{path}:2: skipped: not valid JSON" in done.stderr
@@ -50,7 +52,7 @@ def test_ingest_reports_counts_and_skips_bad_lines(tmp_path: Path, redis_url: st
 
 
 def test_settings_errors_are_one_line_not_a_traceback(redis_url: str) -> None:
-    done = run("check", "-", "--redis-url", redis_url, "--threshold", "2", stdin="x")
+    done = run("eval", str(FIXTURES / "agency_body.txt"), "--redis-url", redis_url, "--threshold", "2")
     assert done.returncode == 2 and done.stderr.strip() == "dedup-service: threshold must be in (0, 1]"
     env_done = subprocess.run(
         [*CLI, "check", "-"], input="x", capture_output=True, text=True, timeout=60,
@@ -149,7 +151,7 @@ def test_ingest_sends_a_file_to_a_running_service(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr  # some lines were refused
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert (summary["new"], summary["duplicates"], summary["errors"]) == (2, 1, 2)
     assert f"{path}:2: skipped: not valid JSON" in done.stderr
@@ -296,3 +298,135 @@ def test_serve_says_where_it_listens_and_which_redis_it_uses(tmp_path: Path) -> 
     proc.wait(timeout=30)
     log = (tmp_path / "serve.log").read_text()
     assert f"listening on http://127.0.0.1:{port} (Redis: embedded, data in {data_dir.resolve()})" in log, log
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("DEDUP_")}, **extra}
+
+
+def test_each_help_fits_a_screen_and_shows_its_own_options() -> None:
+    env = _clean_env(COLUMNS="80")
+    helps = {cmd: subprocess.run([*CLI, *([cmd] if cmd else []), "--help"], env=env, capture_output=True, text=True,
+                                 timeout=60).stdout for cmd in ("", "serve", "ingest", "check", "eval")}  # fmt: skip
+    for cmd, text in helps.items():
+        assert 10 < len(text.splitlines()) <= 50, (cmd, text)
+    assert all(cmd in helps[""] for cmd in ("serve", "ingest", "check", "eval"))
+    assert "--webhook-secret" in helps["serve"] and "--port" in helps["serve"]
+    for cmd in ("ingest", "check", "eval"):
+        assert "--webhook-secret" not in helps[cmd] and "--port" not in helps[cmd], cmd
+    assert "--url" in helps["check"] and "--create" in helps["ingest"] and "--threshold" in helps["eval"]
+    assert "a plain text file, a .jsonl file of articles, or - for stdin" in " ".join(helps["check"].split())
+
+
+def test_a_local_index_is_named_and_never_made_unasked(tmp_path: Path) -> None:
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    story = tmp_path / "story.txt"
+    story.write_text(AGENCY)
+    jsonl = tmp_path / "a.jsonl"
+    jsonl.write_text(json.dumps({"id": "a", "text": AGENCY, "cluster": 7, "date": "2026-11-24"}) + "\n")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*CLI, *args], env=_clean_env(), capture_output=True, text=True, timeout=60, cwd=sub)
+
+    for args in (["check", "../story.txt"], ["ingest", "../a.jsonl"]):
+        done = cli(*args)
+        assert done.returncode == 2 and f"no index at {sub / 'data'} (embedded Redis)" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr and not (sub / "data").exists()
+    assert "--create" in cli("ingest", "../a.jsonl").stderr
+    done = cli("ingest", "../a.jsonl", "--create")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["new"] == 1 and summary["fields_left_out"] == {"cluster": 1}
+    assert "a.jsonl:1: left out, not article fields: cluster" in done.stderr
+    assert f"index: {sub / 'data'} (embedded Redis)" in done.stderr
+    done = cli("check", "../story.txt")
+    assert done.returncode == 0 and json.loads(done.stdout)["relation"] == "exact", done.stderr
+
+
+def test_check_and_ingest_ask_a_running_service_with_url_or_dedup_url(tmp_path: Path) -> None:
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = _serve(tmp_path / "data", port)
+    try:
+        _request(f"{base}/v1/articles", {"id": "wire", "text": AGENCY})
+        story = tmp_path / "story.txt"
+        story.write_text(AGENCY.upper())
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()  # no index here: the answers come from the service
+        for args, env in ((["check", str(story), "--url", base], _clean_env()),
+                          (["check", str(story)], _clean_env(DEDUP_URL=base))):  # fmt: skip
+            done = subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=60, cwd=elsewhere)
+            assert done.returncode == 0, done.stderr
+            verdict = json.loads(done.stdout)
+            assert verdict["relation"] == "exact" and [m["id"] for m in verdict["matches"]] == ["wire"]
+        bad = tmp_path / "bad.jsonl"
+        bad.write_text(json.dumps({"id": "x", "text": "..."}) + "\n")
+        done = subprocess.run([*CLI, "check", str(bad), "--url", base], env=_clean_env(), capture_output=True,
+                              text=True, timeout=60)  # fmt: skip
+        assert done.returncode == 1 and json.loads(done.stdout) == {"line": 1, "error": "text: contains no words"}
+        assert not (elsewhere / "data").exists()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+
+
+def test_more_mistakes_are_one_line(tmp_path: Path) -> None:
+    text = tmp_path / "body.txt"
+    text.write_text(AGENCY)
+    jsonl = tmp_path / "a.jsonl"
+    jsonl.write_text(json.dumps({"id": "a", "text": AGENCY}) + "\n")
+    cases = {
+        f"{text} is not JSONL: line 1 is not a JSON object": (["ingest", str(text)], {}),
+        "Redis unreachable, redis://127.0.0.1:1 (key prefix 'dedup')": (
+            ["ingest", str(jsonl), "--redis-url", "redis://127.0.0.1:1", "--create"], {}),
+        "DEDUP_LOG_FORMAT must be json or text, got 'xml'": (["check", str(text)], {"DEDUP_LOG_FORMAT": "xml"}),
+    }  # fmt: skip
+    for expected, (args, env) in cases.items():
+        done = subprocess.run([*CLI, *args], env=_clean_env(**env), capture_output=True, text=True, timeout=60,
+                              cwd=tmp_path)  # fmt: skip
+        assert done.returncode == 2, (args, done.stderr)
+        assert expected in done.stderr.splitlines()[-1], (args, done.stderr)
+        assert "Traceback" not in done.stderr, (args, done.stderr)
+
+
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_logs_come_in_the_chosen_format(tmp_path: Path, log_format: str) -> None:
+    jsonl = tmp_path / "a.jsonl"
+    jsonl.write_text(json.dumps({"id": "a", "text": AGENCY}) + "\n")
+    done = subprocess.run([*CLI, "ingest", str(jsonl), "--create"], env=_clean_env(DEDUP_LOG_FORMAT=log_format),
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    logged = [line for line in done.stderr.splitlines() if "index: " in line]
+    assert len(logged) == 1
+    if log_format == "json":
+        assert json.loads(logged[0])["message"] == f"index: {tmp_path / 'data'} (embedded Redis)"
+    else:
+        assert logged[0].endswith(f"INFO dedup_service.cli: index: {tmp_path / 'data'} (embedded Redis)")
+
+
+def test_ctrl_c_stops_an_ingest_with_a_partial_summary(tmp_path: Path) -> None:
+    path = tmp_path / "many.jsonl"
+    with path.open("w") as fh:
+        for i in range(20_000):
+            fh.write(json.dumps({"id": f"b{i}", "text": " ".join(f"w{i}x{j}" for j in range(40))}) + "\n")
+    proc = subprocess.Popen(
+        [*CLI, "ingest", str(path), "--create"], env=_clean_env(), cwd=tmp_path, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal's foreground job has it
+    )  # fmt: skip
+    assert proc.stderr is not None
+    for line in iter(proc.stderr.readline, ""):  # started: the progress bar moves
+        if "/20000" in line and " 0/20000" not in line:
+            break
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    summary = json.loads(out)
+    assert summary["interrupted"] is True and 0 < summary["new"] < 20_000
+    assert "interrupted at line" in err and "Traceback" not in err
+    again = subprocess.run([*CLI, "ingest", str(path)], env=_clean_env(), cwd=tmp_path, capture_output=True,
+                           text=True, timeout=300)  # fmt: skip
+    resumed = json.loads(again.stdout)
+    assert again.returncode == 0 and resumed["unchanged"] >= summary["new"] and resumed["articles"] == 20_000

@@ -101,6 +101,23 @@ async def test_webhook_batches_and_redelivery_is_idempotent(secured: TestClient)
     assert len((await resp.json())["matches"]) == 2  # generated ids: indexed once, not twice
 
 
+async def test_a_delivery_that_indexed_nothing_can_be_corrected_under_its_id(secured: TestClient) -> None:
+    wrong = json.dumps({"id": "afp-1", "text": "..."}).encode()  # no words: refused
+    headers = {**signed(wrong), "Content-Type": "application/json", "X-Dedup-Delivery": "feed-42"}
+    answer = await (await secured.post("/v1/webhooks/ingest", data=wrong, headers=headers)).json()
+    assert answer["results"][0]["status"] == 422
+    fixed = json.dumps({"id": "afp-1", "text": AGENCY}).encode()
+    headers = {**signed(fixed), "Content-Type": "application/json", "X-Dedup-Delivery": "feed-42"}
+    resp = await secured.post("/v1/webhooks/ingest", data=fixed, headers=headers)
+    assert resp.status == 200 and (await resp.json())["results"][0]["status"] == 201
+    # once it indexed something, the id stands for that body
+    hook = "/v1/webhooks/ingest"
+    resp = await secured.post(hook, data=wrong, headers={**signed(wrong), "X-Dedup-Delivery": "feed-42"})
+    assert resp.status == 409
+    resp = await secured.post(hook, data=fixed, headers={**signed(fixed), "Content-Type": "text/plain"})
+    assert resp.status == 415 and "application/x-ndjson" in (await resp.json())["error"]["message"]
+
+
 async def test_webhook_is_off_without_a_secret(client: TestClient) -> None:
     resp = await client.post("/v1/webhooks/ingest", json={"text": AGENCY})
     assert resp.status == 404 and "DEDUP_WEBHOOK_SECRET" in (await resp.json())["error"]["message"]
