@@ -9,8 +9,14 @@ RUN pip wheel --no-cache-dir --wheel-dir /wheels -c requirements.lock .
 
 FROM python:3.11-slim
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+# a user of its own (no root), owning the data folder: the embedded Redis keeps its AOF
+# there when no DEDUP_REDIS_URL is set, so it is a volume that outlives the container
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels \
+    && useradd --system --uid 10001 --user-group --no-create-home --home-dir /app dedup \
+    && mkdir -p /app /data && chown dedup:dedup /data
 WORKDIR /app
-ENV DEDUP_HOST=0.0.0.0 DEDUP_PORT=8080
+USER dedup
+ENV DEDUP_HOST=0.0.0.0 DEDUP_PORT=8080 DEDUP_DATA_DIR=/data DEDUP_LOG_FORMAT=json
+VOLUME /data
 EXPOSE 8080
 CMD ["dedup-service", "serve"]

@@ -60,7 +60,7 @@ _FLAGS = {
     "eval": ("redis_url", "redis_cluster", "threshold", "contained_threshold", "related_threshold",
              "facts_threshold", "chrome_min_stories"),
 }  # fmt: skip
-_EPILOG = f"Every setting is also read from {ENV_PREFIX}<NAME>; the full list is in the README (Configuration)."
+_EPILOG = f"Every setting is also read from {ENV_PREFIX}<NAME>; the full list: docs/api.md (Settings)."
 # what a JSONL line may carry besides an article's fields: labels, notes, ids of its own
 _ARTICLE_KEYS = ARTICLE_FIELDS | {"date"}
 
