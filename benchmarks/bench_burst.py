@@ -30,9 +30,9 @@ from common import (
     write_json,
 )
 
-from dedup_service.app import open_service
 from dedup_service.config import Settings
 from dedup_service.models import Article
+from dedup_service.runtime import open_service
 
 WINDOWS = 5
 DATASKETCH = "datasketch MinHashLSH (redis) query+insert"

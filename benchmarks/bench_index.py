@@ -25,7 +25,7 @@ its time, and each ratio to it, follows the box's CPU and round trip on the day.
 The bulk loader writes filler articles: real fingerprints whose bucket and anchor hashes
 are re-salted, so each lands in postings of its own as a distinct article would, with the
 record and text of a real article (so memory per article stays representative). It
-loads with ``upsert_many`` in chunks of 500, 4 in flight.
+loads in chunks of 500 (UPSERT_CHUNK articles a script call), 4 in flight.
 
     python benchmarks/bench_index.py [--articles 10000] [--scale 100000[,1000000]] [--shard-bits 13] [--json FILE]
 """
@@ -58,6 +58,7 @@ from common import (
 )
 from redis.asyncio.cluster import RedisCluster
 
+from dedup_service.constants import UPSERT_CHUNK
 from dedup_service.embedded import EmbeddedCluster
 from dedup_service.fingerprint import Fingerprint, Fingerprinter
 from dedup_service.index import RedisIndex, Write
@@ -98,7 +99,7 @@ async def service_run(
     async def one(i: int, fp: Fingerprint) -> None:
         async with sem:
             t0 = time.perf_counter()
-            await index.upsert(f"a{i}", fp, META)
+            await index.write(index.encode([Write(f"a{i}", fp, META)]))
             lat.append(time.perf_counter() - t0)
 
     t0 = time.perf_counter()
@@ -106,6 +107,12 @@ async def service_run(
     wall = time.perf_counter() - t0
     await client.aclose()
     return lat, wall
+
+
+async def write_in_chunks(index: RedisIndex, items: list[Write]) -> None:
+    """As the service writes a batch: UPSERT_CHUNK articles a script call."""
+    for start in range(0, len(items), UPSERT_CHUNK):
+        await index.write(index.encode(items[start : start + UPSERT_CHUNK]))
 
 
 async def batched_run(url: str, fps: list[Fingerprint], prefix: str, batch: int = 500) -> tuple[list[float], float]:
@@ -117,7 +124,7 @@ async def batched_run(url: str, fps: list[Fingerprint], prefix: str, batch: int 
     for start in range(0, len(fps), batch):
         chunk = [Write(f"a{start + i}", fp, META) for i, fp in enumerate(fps[start : start + batch])]
         t1 = time.perf_counter()
-        await index.upsert_many(chunk)
+        await write_in_chunks(index, chunk)
         lat += [(time.perf_counter() - t1) / len(chunk)] * len(chunk)
     wall = time.perf_counter() - t0
     await client.aclose()
@@ -140,7 +147,7 @@ async def bulk_load(url: str, fps: list[Fingerprint], prefix: str, start: int, s
 
     async def load(lo: int, hi: int) -> None:
         async with sem:
-            await index.upsert_many([Write(f"f{k}", filler(fps[k % len(fps)], k), META) for k in range(lo, hi)])
+            await write_in_chunks(index, [Write(f"f{k}", filler(fps[k % len(fps)], k), META) for k in range(lo, hi)])
 
     t0 = time.perf_counter()
     await asyncio.gather(*(load(lo, min(lo + 500, stop)) for lo in range(start, stop, 500)))

@@ -31,12 +31,12 @@ from common import DATA, load_articles, naive_minhash, print_table, private_redi
 from datasketch import MinHashLSH
 from langcopies import EDITS, LANGUAGES, Story, site_copy, stories, template_of
 
-from dedup_service.app import open_service
 from dedup_service.classify import COPY_RELATIONS
 from dedup_service.config import Settings
 from dedup_service.fingerprint import Fingerprinter
 from dedup_service.models import Article
 from dedup_service.normalize import normalize, split_lines, words
+from dedup_service.runtime import open_service
 
 MULTILINGUAL = DATA.parent / "multilingual"
 MIN_WORDS, MIN_CHARS = 120, 250  # a story long enough for every edit to leave a real part of it

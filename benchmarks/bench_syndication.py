@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import time
 from collections import Counter, defaultdict
@@ -32,11 +31,12 @@ from common import DATA, load_articles, naive_minhash, print_table, private_redi
 from datasketch import MinHashLSH
 from sitecopies import COPY_EDITS, EDITS, EXCERPT_EDITS, Story, excerptable, paragraphs, site_copy
 
-from dedup_service.app import open_service
 from dedup_service.classify import COPY_RELATIONS
 from dedup_service.config import Settings
+from dedup_service.jsonl import json_object, numbered_lines
 from dedup_service.models import Article, Relation
 from dedup_service.normalize import normalize, words
+from dedup_service.runtime import open_service
 
 METER = DATA.parent / "meter_dev"
 LINKS = COPY_RELATIONS | {Relation.REWRITE}
@@ -132,8 +132,8 @@ def _count(counts: dict[str, Counter[str]], detector: str, edit: str, found: boo
 
 
 async def meter() -> dict[str, Any]:
-    pa = [json.loads(line) for line in (METER / "meter_pa.jsonl").read_text().splitlines() if line.strip()]
-    news = [json.loads(line) for line in (METER / "meter_news.jsonl").read_text().splitlines() if line.strip()]
+    pa = [json_object(line) for _, line in numbered_lines(METER / "meter_pa.jsonl")]
+    news = [json_object(line) for _, line in numbered_lines(METER / "meter_news.jsonl")]
     group = {p["id"]: p["group"] for p in pa}
     base = Baselines({p["id"]: p["text"] for p in pa})
     linked: dict[str, dict[str, set[str]]] = defaultdict(dict)

@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from dedup_service.embedded import EmbeddedRedis  # noqa: E402
+from dedup_service.jsonl import json_object, numbered_lines  # noqa: E402
 
 DATA = Path(os.environ.get("DEDUP_SHARED_DIR", REPO.parent / "shared")) / "data" / "reuters_dev.articles.jsonl"
 CHROME_TOP = "Connect with us\nHi, what are you looking for?\nWorld\n"
@@ -32,8 +33,7 @@ CHROME_BOTTOM = "\nWritten By\nWith 2,400 staff the agency covers the world.\nYo
 def load_articles() -> list[dict[str, Any]]:
     if not DATA.exists():
         sys.exit(f"{DATA} is absent: the benchmarks read the evaluation data from ../shared/data")
-    with DATA.open() as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+    return [json_object(line) for _, line in numbered_lines(DATA)]
 
 
 def variant(text: str, rng: random.Random) -> str:

@@ -38,12 +38,7 @@ from .features import Facts, contained_share
 from .fingerprint import Fingerprint
 from .minhash import jaccard_many
 from .models import Match, Relation
-
-try:  # native screening and facts check (_fast.c): the same results as ``screen_numpy`` and ``facts_agree``
-    from ._fast import agree as _native_agree
-    from ._fast import screen as _native_screen
-except ImportError:
-    _native_agree = _native_screen = None  # type: ignore[assignment]
+from .native import fast
 
 COPY_RELATIONS = frozenset({Relation.EXACT, Relation.NEAR_DUPLICATE, Relation.CONTAINED, Relation.CONTAINS})
 
@@ -172,8 +167,8 @@ def facts_agree(small: Facts, large: Facts, threshold: float, nearly_all: float)
 
 def _facts_agree(query: Fingerprint, cand: Candidate, t: Thresholds) -> bool:
     """``facts_agree`` of the smaller text (the query on a tie) in the larger."""
-    if _native_agree is not None:
-        return _native_agree(query.record, cand.record, t.facts, t.contained)
+    if fast is not None:  # the same results as the Python below
+        return fast.agree(query.record, cand.record, t.facts, t.contained)
     small, large = (query.facts, cand.facts) if query.signature.size <= cand.size else (cand.facts, query.facts)
     return facts_agree(small, large, t.facts, t.contained)
 
@@ -312,10 +307,10 @@ def screen_copies(
 ) -> Screened:
     """``screen_numpy``, natively when built: from the candidates' packed records, so that
     only those worth a close look are ever decoded."""
-    if _native_screen is None or not candidates:
+    if fast is None or not candidates:
         return screen_numpy(query, candidates, searched_anchors, t)
     sig = query.signature
-    return _native_screen(sig.to_bytes(), query.text_hash, sig.size, searched_anchors,
+    return fast.screen(sig.to_bytes(), query.text_hash, sig.size, searched_anchors,
                           [c.record for c in candidates], [c.text_hash for c in candidates],
                           [c.shared_anchors for c in candidates], [c.anchors for c in candidates],
                           t.shingle_size, c_.ANCHOR_SHINGLE_SIZE, t.near, min(t.related, t.contained))  # fmt: skip

@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +22,18 @@ from aiohttp import web
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from .app import create_app, index_location, open_service
+from .app import create_app
 from .classify import COPY_RELATIONS
 from .config import ENV_PREFIX, Settings
 from .constants import GC_THRESHOLDS
 from .embedded import sole_server
 from .errors import DedupError, IndexUnavailable
 from .evaluate import format_report
+from .jsonl import json_object, numbered_lines
 from .models import ARTICLE_FIELDS, parse_article
 from .observability import setup_logging
 from .runner import cluster_corpus, read_jsonl, score_corpus
+from .runtime import index_location, open_service
 
 log = logging.getLogger("dedup_service.cli")  # not "__main__" when run with -m
 # help of the settings a subcommand takes as flags; every setting is also DEDUP_<NAME>
@@ -90,12 +92,9 @@ class _Tally:
     def article(self, lineno: int, line: str) -> dict[str, Any] | None:
         """The article fields of one JSONL line (None when it is not a JSON object)."""
         try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            self.error(lineno, f"not valid JSON: {exc}")
-            return None
-        if not isinstance(obj, dict):
-            self.error(lineno, f"not a JSON object but {type(obj).__name__}")
+            obj = json_object(line)
+        except ValueError as exc:
+            self.error(lineno, str(exc))
             return None
         if extra := set(obj) - _ARTICLE_KEYS:
             if new := sorted(extra - set(self.left_out)):
@@ -119,36 +118,27 @@ class _Tally:
                              "interrupted": interrupted}).decode()  # fmt: skip
 
 
-def _jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if line.strip():
-                yield lineno, line
-
-
 def _require_jsonl(path: Path) -> int:
     """The number of lines to ingest; a file that is not JSONL at all is refused at once."""
     try:
-        lines = list(_jsonl_lines(path))
+        lines = list(numbered_lines(path))
     except UnicodeDecodeError:
         raise DedupError(f"{path} is not UTF-8 text") from None
     if not lines:
         raise DedupError(f"{path} is empty")
     try:
-        first = orjson.loads(lines[0][1])
-    except orjson.JSONDecodeError:
-        first = None
-    if not isinstance(first, dict):
+        json_object(lines[0][1])
+    except ValueError:
         raise DedupError(
             f"{path} is not JSONL: line {lines[0][0]} is not a JSON object. ingest takes "
             'one article a line, as {"id": "a1", "text": "..."}; to match a plain text, use check'
-        )
+        ) from None
     return len(lines)
 
 
 async def _ingest_local(settings: Settings, create: bool, path: Path, tally: _Tally, bar: tqdm[Any]) -> None:
     async with open_service(settings, create=create) as dedup:
-        for lineno, line in _jsonl_lines(path):
+        for lineno, line in numbered_lines(path):
             bar.update()
             if (obj := tally.article(lineno, line)) is None:
                 continue
@@ -184,7 +174,7 @@ async def _ingest_remote(url: str, api_key: str | None, batch: int, path: Path, 
             bar.update(len(chunk))
 
         chunk: list[tuple[int, dict[str, Any]]] = []
-        for lineno, line in _jsonl_lines(path):
+        for lineno, line in numbered_lines(path):
             if (obj := tally.article(lineno, line)) is None:
                 bar.update()
                 continue
@@ -275,8 +265,8 @@ def tune_gc() -> None:
     10, 10) the collector runs many times a second and its older generations walk every
     long-lived object (numpy, aiohttp, trafilatura, caches). What startup created is
     frozen (never scanned again) and the collections made rarer (GC_THRESHOLDS); the
-    objects a request makes are freed by reference counting, not by the collector.
-    Measured at 32 connections: p99 75-89 ms before, 56-60 ms after."""
+    objects a request makes are freed by reference counting, not by the collector
+    (measured in docs/decisions.md, "Tuning")."""
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
 

@@ -1,7 +1,7 @@
 """Defaults and the Redis key layout, in one place.
 
 All keys of one index share the hash tag ``{prefix}`` so that every Lua script touches a
-single Redis Cluster slot; ``docs/design`` in the README explains the layout.
+single Redis Cluster slot; docs/design.md explains the layout.
 """
 
 from __future__ import annotations
@@ -80,12 +80,9 @@ COPY_ANCHOR_SHARE = 0.5
 # common phrase stops growing, while a story syndicated hundreds of times is still found
 # through its first copies, and its buckets stay short values in their shard's listpack
 MAX_POSTINGS = 100
-# an anchor posting keeps fewer: an anchor is a 3-word phrase, and one held by this many
-# articles is a stock phrase ("said in a statement") or a story's copies, whose first ones
-# lead to the rest. Every search walks each id of each of its anchors' postings, and at 100
-# the longest 0.2% of postings made half of that walk and the anchor search half of Redis's
-# time an article. On reuters_dev, 64 keeps every cluster found (32 lost 1% of the
-# contained copies) for about 12% less Redis time an article
+# an anchor posting keeps fewer: a 3-word phrase held by this many articles is a stock
+# phrase ("said in a statement") or a story's copies, whose first ones lead to the rest
+# (measured in docs/decisions.md, "Tuning")
 MAX_ANCHOR_POSTINGS = 64
 # a search returns at most this many candidates of one cluster (the first it finds: a
 # story's earliest copies lead its buckets), so that each new copy of a story copied
@@ -93,22 +90,17 @@ MAX_ANCHOR_POSTINGS = 64
 # cluster endpoint lists them all
 CLUSTER_CANDIDATES = 32
 # a pair whose estimates fall between related and copy is measured on its stored texts
-# (see classify) when neither text has more words (and distinct shingles) than this:
-# aligning two such texts takes about 7 ms (up to about 100 ms for degenerate repetitive
-# text, in a worker thread), and a longer text carries 100+ anchors, which pin the
-# estimate within a few points
+# (see classify) when neither has more words than this: a longer text carries 100+
+# anchors, which pin the estimate within a few points
 MAX_ALIGNED_WORDS = 1000
 # an excerpt of this many words (a lede, a teaser) says enough to be a copy of its story;
 # a shorter line found whole in two texts (a tagline, a section name, an agency blurb, a
 # credit) is stock text, and shows neither a copy nor a rewrite (see classify.Thresholds)
 MIN_COPY_WORDS = 25
 
-# Postings (LSH buckets, anchors) live in 2**shard_bits hashes per kind (a setting, fixed
-# when an index is created): with 13 bits, about 300 fields per shard at 100k articles.
-# Redis keeps a hash as a compact listpack up to hash-max-listpack-entries fields: its
-# default (128) holds about 40k articles this way at 13 bits, REDIS_TUNING's 1024 about
-# 300k; past that, shards become hash tables (2-3x the memory). Each bit more doubles
-# both the reach and the fixed cost (about 100 bytes a shard): 16 bits hold 2.5M articles.
+# Postings (LSH buckets, anchors) live in 2**shard_bits hashes per kind (fixed when an
+# index is created), each a compact listpack while it has at most REDIS_TUNING's 1024
+# fields: 13 bits keep about 300k articles compact, 16 bits 2.5M (docs/design.md)
 DEFAULT_SHARD_BITS = 13
 # settings the embedded redis-server starts with, and recommended for an external one:
 # small hashes (postings shards, articles) stay listpacks, a dozen bytes per field
@@ -140,16 +132,16 @@ EXPIRE_BATCH = 200
 # this many seconds belongs to a service that stopped in between, and the sweep redoes it
 PENDING_GRACE = 30.0
 MAINTENANCE_INTERVAL = 10.0
+# seconds a stopping service waits for its background work and its Redis client
+SHUTDOWN_TIMEOUT = 5.0
 # articles per upsert script call in a batch: one round trip each, and Redis is never
 # blocked for more than a few milliseconds
 UPSERT_CHUNK = 50
 # chunks a batch prepares and sends ahead of the oldest reply it has not read, so that
 # Redis has the next chunk's write while this process verifies
 BATCH_WRITES_AHEAD = 2
-# a batch hands the event loop back after each article of CPU work (a fraction of a
-# millisecond), so that single requests are served while a large batch is fingerprinted,
-# and the batch's next writes go to Redis as soon as the ones before return: in process,
-# 1.43 cores busy against 1.28 when it yielded every 25 articles (benchmarks/README.md)
+# a batch hands the event loop back after each article of CPU work, so that single
+# requests are served meanwhile and its next writes go to Redis as soon as possible
 BATCH_YIELD_EVERY = 1
 
 # the serving process's garbage-collector thresholds (see cli.tune_gc): a young-generation

@@ -15,12 +15,8 @@ import numpy as np
 import numpy.typing as npt
 import xxhash
 
+from .native import fast
 from .normalize import Line, ascii_digits, token_pattern
-
-try:  # the native version of ``facts_python`` (_fast.c); built with the package when a C compiler is there
-    from ._fast import facts as _native_facts
-except ImportError:
-    _native_facts = None  # type: ignore[assignment]
 
 _TOKEN = token_pattern("'.,/-")
 _DIGIT = re.compile(r"\d")
@@ -68,9 +64,9 @@ def facts(lines: list[Line]) -> Facts:
     """Figures, names and vocabulary of the lines as written (see ``facts_python``): native
     when built, the two agree value for value (tests/test_fingerprint.py)."""
     text = "\n".join(line.text for line in lines)
-    if _native_facts is None:
+    if fast is None:
         return facts_python(text)
-    figures, names, vocabulary = _native_facts(text, _NUMBER_BYTES, _STOP_BYTES, *_CASED_SHARE)
+    figures, names, vocabulary = fast.facts(text, _NUMBER_BYTES, _STOP_BYTES, *_CASED_SHARE)
     return Facts(np.frombuffer(figures, np.uint32), np.frombuffer(names, np.uint32),
                  np.frombuffer(vocabulary, np.uint16))  # fmt: skip
 

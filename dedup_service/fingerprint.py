@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,13 +14,9 @@ from .errors import InvalidField
 from .features import Facts, facts
 from .lsh import Banding
 from .minhash import MinHasher, Signature
+from .native import fast
 from .normalize import Line, words
 from .shingle import U64, shingles_of, word_hashes
-
-try:  # the native core (_fast.c); built when the package is installed with a C compiler
-    from . import _fast
-except ImportError:  # the numpy path below gives the same results
-    _fast = None  # type: ignore[assignment]
 
 # words, text hash, signature (uint16 bytes), distinct shingles, anchors (uint64 bytes)
 Core = tuple[int, bytes, bytes, int, bytes]
@@ -60,13 +55,13 @@ class Fingerprinter:
         self.shingle_size = shingle_size
         self.seed = seed
         self._perms = self.hasher.packed()
-        self.native = _fast is not None and sys.byteorder == "little"
+        self.native = fast is not None
 
     def core(self, normalized: str) -> Core | None:
         """Words, shingles, signature and anchors of normalized text (None: no words).
         Native when built, else numpy: the two agree bit for bit (tests/test_fingerprint.py)."""
         if self.native:
-            return _fast.core(normalized, self.seed, self.shingle_size, c.ANCHOR_SHINGLE_SIZE, c.ANCHOR_MOD,
+            return fast.core(normalized, self.seed, self.shingle_size, c.ANCHOR_SHINGLE_SIZE, c.ANCHOR_MOD,
                               c.MAX_ANCHORS, *self._perms)  # fmt: skip
         return self.core_numpy(normalized)
 

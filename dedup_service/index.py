@@ -253,17 +253,6 @@ class RedisIndex:
     async def _call(self, command: str, *args: Any) -> Any:
         return await _guard(lambda: self._script(keys=self._keys, args=[command, *args]))
 
-    async def upsert(self, article_id: str, fp: Fingerprint, meta: dict[str, str]) -> UpsertResult:
-        return (await self.upsert_many([Write(article_id, fp, meta)]))[0]
-
-    async def upsert_many(self, items: Sequence[Write]) -> list[UpsertResult]:
-        """Write articles in order, UPSERT_CHUNK per script call (one round trip each), each
-        returning its unverified candidates: query and insert in one step."""
-        out: list[UpsertResult] = []
-        for start in range(0, len(items), c.UPSERT_CHUNK):
-            out += await self.write(self.encode(items[start : start + c.UPSERT_CHUNK]))
-        return out
-
     def encode(self, items: Sequence[Write]) -> Encoded:
         """The script call that writes ``items`` (apart, so that a pipeline can prepare it
         while Redis runs the previous one)."""

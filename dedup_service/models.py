@@ -10,8 +10,11 @@ from typing import Any
 from . import constants as c
 from .errors import InvalidField, InvalidInput
 
-_META_FIELDS = ("title", "url", "site", "published_at", "source")
-ARTICLE_FIELDS = frozenset({"id", "text", "html", *_META_FIELDS})
+# metadata sent with an article; what the service finds in its text; what a match shows
+META_FIELDS = ("title", "url", "site", "published_at", "source")
+FOUND_FIELDS = ("agency", "lang", "script")
+MATCH_FIELDS = ("site", "url", "title", "published_at")
+ARTICLE_FIELDS = frozenset({"id", "text", "html", *META_FIELDS})
 # feeds often call the publication time "date": accepted as its alias (docs/api.md)
 _DATE_ALIAS = "date"
 
@@ -40,7 +43,7 @@ class Article:
     source: str | None = None
 
     def meta(self) -> dict[str, str]:
-        return {k: v for k in _META_FIELDS if (v := getattr(self, k)) is not None}
+        return {k: v for k in META_FIELDS if (v := getattr(self, k)) is not None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +64,7 @@ class Match:
             "coverage": round(self.coverage, 4),
             "relation": self.relation.value,
             "cluster_id": self.cluster_id,
-            **{k: self.meta.get(k) for k in ("site", "url", "title", "published_at")},
+            **{k: self.meta.get(k) for k in MATCH_FIELDS},
         }
 
 

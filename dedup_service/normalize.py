@@ -9,10 +9,7 @@ from typing import NamedTuple
 
 import xxhash
 
-try:  # the native version of ``split_lines_python`` (_fast.c)
-    from ._fast import lines as _native_lines
-except ImportError:
-    _native_lines = None  # type: ignore[assignment]
+from .native import fast
 
 # character -> replacement; no replacement holds a mapped character, so replacing them one
 # after another is the same as translating with the table
@@ -118,7 +115,7 @@ def split_lines(text: str) -> list[Line]:
     Native when built (the two agree line for line: tests/test_fingerprint.py).
     """
     folded = fold(text)  # one pass over the whole text, usually line for line
-    if _native_lines is not None and (rows := _native_lines(text, folded)) is not None:
+    if fast is not None and (rows := fast.lines(text, folded)) is not None:
         return [Line(*row) for row in rows]
     return split_lines_python(text, folded)
 

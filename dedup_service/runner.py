@@ -12,27 +12,25 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from .app import open_service
 from .config import Settings
 from .errors import DedupError
 from .evaluate import evaluate
+from .jsonl import json_object, numbered_lines
 from .models import ARTICLE_FIELDS, parse_article
+from .runtime import open_service
 
 Progress = Callable[[Iterable[dict[str, Any]]], Iterable[dict[str, Any]]]
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Every line's object; a line that is not one, or has no string id, stops the run."""
     rows = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
+    for lineno, line in numbered_lines(path):
         try:
-            row = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            raise DedupError(f"{path}:{lineno}: not valid JSON: {exc}") from None
-        if not isinstance(row, dict) or not isinstance(row.get("id"), str):
+            row = json_object(line)
+        except ValueError as exc:
+            raise DedupError(f"{path}:{lineno}: {exc}") from None
+        if not isinstance(row.get("id"), str):
             raise DedupError(f"{path}:{lineno}: each line must be an object with a string id")
         rows.append(row)
     return rows
@@ -78,4 +76,4 @@ def score_corpus(path: Path, rows: list[dict[str, Any]], predicted: dict[str, st
 
 
 def read_jsonl_pairs(path: Path) -> list[dict[str, Any]]:
-    return [orjson.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [json_object(line) for _, line in numbered_lines(path)]

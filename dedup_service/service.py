@@ -38,7 +38,7 @@ from .index import (
     Write,
 )
 from .language import identify
-from .models import Article, Match, Relation, Verdict, iso_timestamp
+from .models import FOUND_FIELDS, MATCH_FIELDS, Article, Match, Relation, Verdict, iso_timestamp
 from .normalize import FOLD_EXPANSION, Line, folded_length_bound, split_lines
 from .tasks import abandon
 
@@ -331,7 +331,9 @@ class Deduplicator:
                 site = w.prep.article.site
                 # a line counts towards chrome once per story of the site, not once per copy
                 # (without a pending mark, the index has counted them already)
-                new_story = result.pending and site is not None and not any(c.meta.get("site") == site for c in copies)
+                new_story = (
+                    result.pending and site is not None and not any(cand.meta.get("site") == site for cand in copies)
+                )
                 finishes.append(Finish(result.iid, [cand.iid for cand in copies], site if new_story else None,
                                        w.write.line_keys))  # fmt: skip
                 positions.append(len(verdicts) - 1)
@@ -489,4 +491,4 @@ def _copies_of(matches: list[Match], found: Found) -> list[Candidate]:
 
 
 def _public_meta(meta: dict[str, str]) -> dict[str, str | None]:
-    return {k: meta.get(k) for k in ("site", "url", "title", "published_at", "source", "agency", "lang", "script")}
+    return {k: meta.get(k) for k in (*MATCH_FIELDS, "source", *FOUND_FIELDS)}

@@ -15,6 +15,8 @@ from aiohttp.test_utils import TestClient
 
 from dedup_service import Settings, create_app
 from dedup_service.embedded import EmbeddedCluster, EmbeddedRedis
+from dedup_service.fingerprint import Fingerprint
+from dedup_service.index import RedisIndex, UpsertResult, Write
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DEDUP_SHARED_DIR", REPO.parent / "shared"))
@@ -74,3 +76,8 @@ def shared_file(relative: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent (set DEDUP_SHARED_DIR to the shared/ folder to run this test)")
     return path
+
+
+async def upsert(index: RedisIndex, article_id: str, fp: Fingerprint, meta: dict[str, str]) -> UpsertResult:
+    """One article written as the service writes a chunk of them (its verdict unrecorded)."""
+    return (await index.write(index.encode([Write(article_id, fp, meta)])))[0]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dedup_service import Settings
-from dedup_service.app import open_service
 from dedup_service.models import Article
+from dedup_service.runtime import open_service
 
 TOP = "Connect with us\nHi, what are you looking for?\n"
 BOTTOM = "\nWritten By\nWith 2,400 staff the agency covers the world.\nYou may also like:\n"

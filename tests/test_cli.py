@@ -196,7 +196,7 @@ def test_killing_the_service_mid_batch_leaves_a_consistent_index(
     import redis
 
     from dedup_service import Settings
-    from dedup_service.app import open_service
+    from dedup_service.runtime import open_service
 
     n = 500
     stories = [f"Story {i}: " + " ".join(f"w{i}x{j}" for j in range(60)) for i in range(n)]

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
+from conftest import upsert
 
 from dedup_service import Settings, create_app
 from dedup_service.constants import REDIS_TUNING
@@ -65,8 +66,8 @@ async def test_a_verdict_left_pending_by_a_stopped_service_is_repaired(
 ) -> None:
     """The index write and the copy links are two calls; if the service stops in between,
     the article is pending and the next service's sweep links it into its cluster."""
-    from dedup_service.app import open_service
     from dedup_service.models import Article
+    from dedup_service.runtime import open_service
 
     body = (" ".join(f"token{i}" for i in range(200)) + "\n") * 1
     async with open_service(settings) as dedup:
@@ -74,7 +75,7 @@ async def test_a_verdict_left_pending_by_a_stopped_service_is_repaired(
         # an ingest cut short after its index write: no verification, no links
         for copy in "bcd":
             prep = await dedup._prepare(Article(id=copy, text=body + f"one more line at the end of copy {copy}"))
-            cut = await dedup.index.upsert(copy, prep.fingerprint, prep.meta)
+            cut = await upsert(dedup.index, copy, prep.fingerprint, prep.meta)
             assert cut.pending and cut.cluster_id != first.cluster_id
         assert await dedup.repair(older_than=3600) == 0  # not yet past the grace period
         assert await dedup.repair(older_than=0, page=2) == 3  # page after page until none is left

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import redis.asyncio
+from conftest import upsert
 
 from dedup_service import Settings
-from dedup_service.app import open_service
 from dedup_service.constants import key_layout
 from dedup_service.embedded import EmbeddedRedis
 from dedup_service.errors import ConfigError, IndexUnavailable
@@ -22,6 +22,7 @@ from dedup_service.fingerprint import Fingerprint, Fingerprinter
 from dedup_service.index import RedisIndex, Write
 from dedup_service.models import Article
 from dedup_service.normalize import split_lines
+from dedup_service.runtime import open_service
 
 _FINGERPRINTER = Fingerprinter(num_perm=128, shingle_size=5, threshold=0.5, seed=1)
 
@@ -46,7 +47,7 @@ async def index(redis_url: str, key_prefix: str) -> AsyncIterator[RedisIndex]:
 
 async def test_layout_is_compact_and_under_one_hash_tag(index: RedisIndex, key_prefix: str) -> None:
     fp = FP(STORY)
-    res = await index.upsert("a", fp, {"site": "x"})
+    res = await upsert(index, "a", fp, {"site": "x"})
     assert res.status == "created" and res.iid == "1" and res.found.candidates == []
     keys = [k async for k in index.redis.scan_iter(match="{" + key_prefix + "}*")]
     # postings are fields of sharded hashes, stored as listpacks (ziplists before Redis 7)
@@ -63,7 +64,7 @@ async def test_layout_is_compact_and_under_one_hash_tag(index: RedisIndex, key_p
 async def test_postings_hold_several_articles_and_deletes_leave_none(index: RedisIndex, key_prefix: str) -> None:
     fp = FP(STORY)
     for name in "abc":
-        await index.upsert(name, fp, {})
+        await upsert(index, name, fp, {})
     assert [c.id for c in (await index.query(fp)).candidates] == ["a", "b", "c"]
     await index.delete("b")
     assert [c.id for c in (await index.query(fp)).candidates] == ["a", "c"]
@@ -74,11 +75,11 @@ async def test_postings_hold_several_articles_and_deletes_leave_none(index: Redi
 
 
 async def test_unchanged_replaced_and_deleted(index: RedisIndex) -> None:
-    await index.upsert("a", FP(STORY), {})
-    again = await index.upsert("a", FP(STORY), {})
+    await upsert(index, "a", FP(STORY), {})
+    again = await upsert(index, "a", FP(STORY), {})
     assert again.status == "unchanged" and again.iid == "1"
     other = FP("a completely different text about nothing in particular at all")
-    replaced = await index.upsert("a", other, {})
+    replaced = await upsert(index, "a", other, {})
     assert replaced.status == "replaced" and replaced.iid != "1"
     assert await ids(index, FP(STORY)) == []
     assert await ids(index, other) == ["a"]
@@ -100,13 +101,13 @@ async def test_sent_again_is_decided_by_the_text_as_sent(index: RedisIndex, key_
     assert (await index.get("a")).article.meta == {"site": "y"}  # type: ignore[union-attr]
     # an article stored before the sent hash was kept is compared by its cleaned text
     await index.redis.hdel(key_layout(key_prefix)["doc"] + same[0].iid, "s")
-    assert (await index.upsert("a", fp, {"site": "y"})).status == "unchanged"
-    assert (await index.upsert("a", cleaned_differently, {"site": "y"})).status == "replaced"
+    assert (await upsert(index, "a", fp, {"site": "y"})).status == "unchanged"
+    assert (await upsert(index, "a", cleaned_differently, {"site": "y"})).status == "replaced"
 
 
 async def test_texts_by_internal_id_leave_out_deleted_articles(index: RedisIndex) -> None:
-    a = await index.upsert("a", FP("first " + STORY), {})
-    b = await index.upsert("b", FP("second text, with its own words and ünïcode"), {})
+    a = await upsert(index, "a", FP("first " + STORY), {})
+    b = await upsert(index, "b", FP("second text, with its own words and ünïcode"), {})
     await index.delete("a")
     assert await index.texts([a.iid, b.iid]) == {b.iid: "second text, with its own words and ünïcode"}
     assert await index.texts([]) == {}
@@ -116,7 +117,7 @@ async def test_texts_are_stored_as_zstd_and_zlib_texts_of_earlier_versions_still
     index: RedisIndex, key_prefix: str
 ) -> None:
     text = "a text stored by an earlier version, with ünïcode " + STORY
-    res = await index.upsert("a", FP(text), {})
+    res = await upsert(index, "a", FP(text), {})
     doc = f"{{{key_prefix}}}:d:{res.iid}"
     stored = await index.redis.hget(doc, "z")
     assert stored is not None and stored.startswith(b"\x28\xb5\x2f\xfd") and len(stored) < len(text) / 2
@@ -145,7 +146,7 @@ async def test_a_short_text_finds_a_copy_that_kept_one_of_its_anchors(index: Red
         if fp_short is not None:
             break
     assert fp_short is not None
-    await index.upsert("long", fp_long, {})
+    await upsert(index, "long", fp_long, {})
     found = await index.query(fp_short)
     assert found.searched_anchors == 3 and [c.id for c in found.candidates] == ["long"]
     assert found.candidates[0].shared_anchors == 1
@@ -153,8 +154,8 @@ async def test_a_short_text_finds_a_copy_that_kept_one_of_its_anchors(index: Red
 
 async def test_candidates_carry_their_own_anchor_count_however_found(index: RedisIndex) -> None:
     story, other = FP(STORY), FP(" ".join(f"unrelated{i}" for i in range(120)) + " " + STORY[:400])
-    await index.upsert("story", story, {})
-    await index.upsert("other", other, {})
+    await upsert(index, "story", story, {})
+    await upsert(index, "other", other, {})
     found = {c.id: c for c in (await index.query(FP(STORY))).candidates}
     assert found["story"].anchors == len(story.anchors) // 8  # through its buckets
     assert found["other"].anchors == len(other.anchors) // 8  # through shared anchors alone
@@ -165,7 +166,7 @@ async def test_link_merges_clusters_and_delete_splits_them(index: RedisIndex) ->
     # a - b - c linked as a chain: deleting b leaves a and c in different clusters
     iids = {}
     for name in "abc":
-        iids[name] = (await index.upsert(name, FP(f"{name} " + STORY), {})).iid
+        iids[name] = (await upsert(index, name, FP(f"{name} " + STORY), {})).iid
     cab = (await index.finish(iids["b"], [iids["a"]])).cluster_id
     cbc = (await index.finish(iids["c"], [iids["b"]])).cluster_id
     assert cab == cbc
@@ -178,22 +179,22 @@ async def test_link_merges_clusters_and_delete_splits_them(index: RedisIndex) ->
 
 
 async def test_link_to_a_deleted_article_is_ignored(index: RedisIndex) -> None:
-    a = await index.upsert("a", FP(STORY), {})
-    b = await index.upsert("b", FP("b " + STORY), {})
+    a = await upsert(index, "a", FP(STORY), {})
+    b = await upsert(index, "b", FP("b " + STORY), {})
     await index.delete("a")
     assert (await index.finish(b.iid, [a.iid])).cluster_id == b.cluster_id
     assert (await index.finish(a.iid, [b.iid])).cluster_id is None
 
 
 async def test_only_articles_with_a_possible_copy_wait_for_a_verdict(index: RedisIndex, key_prefix: str) -> None:
-    await index.upsert("a", FP(STORY), {})
-    copy = await index.upsert("b", FP("b " + STORY), {})
+    await upsert(index, "a", FP(STORY), {})
+    copy = await upsert(index, "b", FP("b " + STORY), {})
     assert copy.pending and [c.id for c in copy.found.candidates] == ["a"]
     # shares a passage with the story: a candidate (maybe related), not a possible copy
     partial = " ".join(f"other{i}" for i in range(150)) + " " + " ".join(f"word{i}" for i in range(60))
-    part = await index.upsert("c", FP(partial), {})
+    part = await upsert(index, "c", FP(partial), {})
     assert not part.pending and {c.id for c in part.found.candidates} == {"a", "b"}
-    new = await index.upsert("d", FP("a story about something else entirely, told in other words"), {})
+    new = await upsert(index, "d", FP("a story about something else entirely, told in other words"), {})
     assert not new.pending and new.found.candidates == []
     assert await index.pending(cutoff=1e12, at_most=10) == ["b"]
 
@@ -222,7 +223,7 @@ async def test_shard_bits_spread_postings_over_more_shards(settings: Settings, k
 
 async def test_expire_walks_internal_ids_past_deleted_ones_and_stops_at_the_cutoff(index: RedisIndex) -> None:
     for name in "abcd":
-        await index.upsert(name, FP(f"{name} " + STORY), {})
+        await upsert(index, name, FP(f"{name} " + STORY), {})
     await index.delete("b")  # a gap in the internal ids
     now = time.time()
     assert await index.expire(now + 60, at_most=2) is True  # took a and c; more may be left
@@ -249,7 +250,7 @@ async def test_a_full_anchor_posting_stops_growing_and_still_leads_to_its_first_
     async with redis.asyncio.Redis.from_url(redis_url) as client:
         index = RedisIndex(client, key_prefix, max_candidates=100)
         for n in range(4):
-            await index.upsert(f"a{n}", FP(passage + " " + " ".join(f"own{n}x{j}" for j in range(300))), {})
+            await upsert(index, f"a{n}", FP(passage + " " + " ".join(f"own{n}x{j}" for j in range(300))), {})
         found = await index.query(FP(passage))
     assert sorted(c.id for c in found.candidates) == ["a0", "a1", "a2"]  # a3 came after the posting was full
 
@@ -265,7 +266,7 @@ async def test_a_full_bucket_stops_growing_and_still_leads_to_its_first_holders(
     async with redis.asyncio.Redis.from_url(redis_url) as client:
         index = RedisIndex(client, key_prefix, max_candidates=100)
         for n in range(5):
-            await index.upsert(f"a{n}", FP(short), {})
+            await upsert(index, f"a{n}", FP(short), {})
         assert sorted(c.id for c in (await index.query(FP(short))).candidates) == ["a0", "a1", "a2"]
         # the buckets hold three ids each, not five
         values = await _posting_values(client, key_prefix, "b")
@@ -282,7 +283,7 @@ async def test_buckets_and_anchor_postings_are_capped_apart(
     async with redis.asyncio.Redis.from_url(redis_url) as client:
         index = RedisIndex(client, key_prefix, max_candidates=100)
         for n in range(6):
-            await index.upsert(f"a{n}", FP(STORY), {})
+            await upsert(index, f"a{n}", FP(STORY), {})
         longest = [max(v.count(b",") + 1 for v in await _posting_values(client, key_prefix, kind)) for kind in "ba"]
         assert longest == [4, 2]
         found = await index.query(FP(STORY))

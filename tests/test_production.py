@@ -283,8 +283,8 @@ async def test_single_article_posts_that_arrive_together_share_script_calls(
 async def test_a_large_batch_lets_other_work_run_while_it_computes(settings: Settings) -> None:
     """Fingerprinting and verifying a batch hand the event loop back every few articles,
     so single requests are served meanwhile (no site: preparing makes no Redis call)."""
-    from dedup_service.app import open_service
     from dedup_service.models import Article
+    from dedup_service.runtime import open_service
 
     ticks = 0
 
