@@ -12,6 +12,7 @@ from aiohttp import web
 
 from . import constants as c
 from . import openapi
+from .clusters import ClusterFilters
 from .config import Settings
 from .errors import (
     DedupError,
@@ -28,7 +29,7 @@ from .index import ListingCursor
 from .models import Article, Verdict, iso_timestamp, parse_article
 from .observability import Metrics
 from .security import header_text, verify_delivery
-from .service import ClusterFilters, Deduplicator
+from .service import Deduplicator
 
 SETTINGS = web.AppKey("settings", Settings)
 DEDUPLICATOR = web.AppKey("deduplicator", Deduplicator)

@@ -74,7 +74,9 @@ async def test_a_verdict_left_pending_by_a_stopped_service_is_repaired(
         first = await dedup.ingest(Article(id="a", text=body))
         # an ingest cut short after its index write: no verification, no links
         for copy in "bcd":
-            prep = await dedup._prepare(Article(id=copy, text=body + f"one more line at the end of copy {copy}"))
+            prep = await dedup.preparer.prepare(
+                Article(id=copy, text=body + f"one more line at the end of copy {copy}")
+            )
             cut = await upsert(dedup.index, copy, prep.fingerprint, prep.meta)
             assert cut.pending and cut.cluster_id != first.cluster_id
         assert await dedup.repair(older_than=3600) == 0  # not yet past the grace period

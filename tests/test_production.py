@@ -299,7 +299,7 @@ async def test_a_large_batch_lets_other_work_run_while_it_computes(settings: Set
         task = asyncio.create_task(ticker())
         await asyncio.sleep(0)
         before = ticks
-        prepared = await dedup._prepare_many(articles)
+        prepared = await dedup.preparer.prepare_many(articles)
         assert len(prepared) == 200 and ticks - before >= 200 // 25 - 1
         task.cancel()
 
