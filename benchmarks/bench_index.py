@@ -61,8 +61,9 @@ from redis.asyncio.cluster import RedisCluster
 from dedup_service.constants import UPSERT_CHUNK
 from dedup_service.embedded import EmbeddedCluster
 from dedup_service.fingerprint import Fingerprint, Fingerprinter
-from dedup_service.index import RedisIndex, Write
+from dedup_service.index import RedisIndex
 from dedup_service.normalize import split_lines
+from dedup_service.protocol import Write
 
 META = {"site": "bench"}
 SHARD_BITS = [13]  # set from --shard-bits

@@ -15,7 +15,9 @@ from collections import OrderedDict
 from collections.abc import Iterable
 
 from . import constants as c
-from .index import Learnt, RedisIndex, site_key
+from .index import RedisIndex
+from .keys import site_key
+from .protocol import Learnt
 
 
 class SiteChrome:

@@ -16,8 +16,9 @@ from .classify import COPY_RELATIONS, Thresholds, verify
 from .errors import NotFound
 from .features import Facts
 from .fingerprint import Fingerprint
-from .index import ClusterSummary, ListingCursor, RedisIndex
+from .index import RedisIndex
 from .models import FOUND_FIELDS, MATCH_FIELDS, Relation, iso_timestamp
+from .protocol import ClusterSummary, ListingCursor
 
 _NONE = np.empty(0, dtype=np.uint32)
 _NO_FACTS = Facts(_NONE, _NONE, np.empty(0, dtype=np.uint16))

@@ -1,8 +1,4 @@
-"""Defaults and the Redis key layout, in one place.
-
-All keys of one index share the hash tag ``{prefix}`` so that every Lua script touches a
-single Redis Cluster slot; docs/design.md explains the layout.
-"""
+"""Defaults and tunables, in one place (the Redis key names are in ``keys``)."""
 
 from __future__ import annotations
 
@@ -30,27 +26,6 @@ FOLD_BOUND_SLICE = 32_768
 METRICS_REDIS_TIMEOUT = 0.5
 # malformed requests logged a minute (one warning line each); the rest are counted, not logged
 MALFORMED_LOG_PER_MINUTE = 10
-
-
-def key_layout(prefix: str) -> dict[str, str]:
-    """Key names (or key-name prefixes) for one index; passed to the Lua scripts."""
-    tag = "{" + prefix + "}"
-    return {
-        "ids": f"{tag}:ids",  # hash: external id -> internal integer id
-        "seq": f"{tag}:seq",  # counter for internal ids
-        "cseq": f"{tag}:cseq",  # counter for cluster ids
-        "doc": f"{tag}:d:",  # hash per article: signature, counts, metadata
-        "band": f"{tag}:b:",  # hash per shard of LSH buckets: + 2-byte shard; field -> internal ids
-        "link": f"{tag}:l:",  # set per article: internal ids it is linked to
-        "cluster": f"{tag}:c:",  # set per cluster: internal ids of its members
-        "anchor": f"{tag}:a:",  # hash per shard of anchor postings: + 2-byte shard; field -> internal ids
-        "recent": f"{tag}:r",  # zset: cluster id -> time of its last change
-        "site": f"{tag}:s:",  # zset per site: line key -> stories that carried the line
-        "low": f"{tag}:lo",  # retention cursor: the oldest internal id not yet expired
-        "layout": f"{tag}:conf",  # hash: the settings the index was built with (must not change)
-        "pending": f"{tag}:p",  # zset: external id -> ingest time, verdict not yet recorded
-        "delivery": f"{tag}:w:",  # string per webhook delivery id: the answer it got
-    }
 
 
 # Anchors (content-defined sample of word 3-shingles for containment search and

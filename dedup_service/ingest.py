@@ -21,10 +21,11 @@ from .candidate import Candidate
 from .chrome import SiteChrome
 from .classify import COPY_RELATIONS, overall_relation
 from .errors import DedupError
-from .index import Encoded, Finish, FinishResult, Found, RedisIndex, UpsertResult, Write
+from .index import RedisIndex
 from .matching import Verifier
 from .models import Article, Match, Verdict
 from .prepare import Prepared, Preparer
+from .protocol import Encoded, Finish, FinishResult, Found, UpsertResult, Write
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 
 from .classify import Thresholds, examine, verify
 from .fingerprint import Fingerprint
-from .index import Found, RedisIndex
+from .index import RedisIndex
 from .models import Match
+from .protocol import Found
 
 
 class Verifier:

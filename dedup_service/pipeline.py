@@ -14,10 +14,10 @@ from collections.abc import Sequence
 
 from . import constants as c
 from .errors import DedupError
-from .index import Encoded, FinishResult
 from .ingest import Concluded, Ingester, Written
 from .models import Article, Verdict
 from .prepare import Prepared
+from .protocol import Encoded, FinishResult
 from .tasks import abandon
 
 

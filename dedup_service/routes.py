@@ -25,9 +25,9 @@ from .errors import (
     RequestTimeout,
     UnsupportedMediaType,
 )
-from .index import ListingCursor
 from .models import Article, Verdict, iso_timestamp, parse_article
 from .observability import Metrics
+from .protocol import ListingCursor
 from .security import header_text, verify_delivery
 from .service import Deduplicator
 
@@ -159,7 +159,7 @@ async def webhook_ingest(request: web.Request) -> web.Response:
     answered = False  # whether the claims now hold this delivery's answer (else they are released)
     try:
         for name in claims:
-            stored = await dedup.index.claim_delivery(name)
+            stored = await dedup.deliveries.claim(name)
             if stored is None:
                 claimed.append(name)
             elif stored == b"":
@@ -177,12 +177,12 @@ async def webhook_ingest(request: web.Request) -> web.Response:
         # signature: it can be corrected and sent again
         if any(isinstance(r, Verdict) for r in results):
             for name in claimed:
-                await dedup.index.store_delivery(name, digest + answer)
+                await dedup.deliveries.store(name, digest + answer)
             answered = True
     finally:
         if not answered:
             for name in claimed:
-                await dedup.index.release_delivery(name)
+                await dedup.deliveries.release(name)
     return web.Response(body=answer, content_type="application/json")
 
 

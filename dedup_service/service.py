@@ -15,14 +15,16 @@ from .classify import COPY_RELATIONS, Thresholds, overall_relation
 from .clusters import ClusterFilters, ClusterView, cluster_view, recent_clusters
 from .coalesce import Coalescer
 from .config import Settings
+from .deliveries import Deliveries
 from .errors import DedupError, NotFound
 from .fingerprint import Fingerprint, Fingerprinter
-from .index import Found, ListingCursor, RedisIndex, Stored
+from .index import RedisIndex
 from .ingest import Ingester, copies_of
 from .matching import Verifier
 from .models import Article, Match, Verdict
 from .pipeline import ingest_overlapped
 from .prepare import Preparer
+from .protocol import Found, ListingCursor, Stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,7 @@ class Deduplicator:
         self.preparer = Preparer(self.fingerprinter, self.chrome)
         self.verifier = Verifier(index, self.thresholds)
         self.ingester = Ingester(index, self.preparer, self.verifier, self.chrome)
+        self.deliveries = Deliveries(index.redis, index.key_prefix)
         self._ingest_together: Coalescer[Article, Verdict | DedupError] = Coalescer(
             lambda articles: self.ingest_batch(articles, c.MAX_MATCH_LIMIT), settings.max_batch
         )

@@ -16,7 +16,8 @@ from aiohttp.test_utils import TestClient
 from dedup_service import Settings, create_app
 from dedup_service.embedded import EmbeddedCluster, EmbeddedRedis
 from dedup_service.fingerprint import Fingerprint
-from dedup_service.index import RedisIndex, UpsertResult, Write
+from dedup_service.index import RedisIndex
+from dedup_service.protocol import UpsertResult, Write
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DEDUP_SHARED_DIR", REPO.parent / "shared"))

@@ -15,13 +15,15 @@ import redis.asyncio
 from conftest import upsert
 
 from dedup_service import Settings
-from dedup_service.constants import key_layout
+from dedup_service.deliveries import Deliveries
 from dedup_service.embedded import EmbeddedRedis
 from dedup_service.errors import ConfigError, IndexUnavailable
 from dedup_service.fingerprint import Fingerprint, Fingerprinter
-from dedup_service.index import RedisIndex, Write
+from dedup_service.index import RedisIndex
+from dedup_service.keys import key_layout
 from dedup_service.models import Article
 from dedup_service.normalize import split_lines
+from dedup_service.protocol import Write
 from dedup_service.runtime import open_service
 
 _FINGERPRINTER = Fingerprinter(num_perm=128, shingle_size=5, threshold=0.5, seed=1)
@@ -386,7 +388,7 @@ async def test_a_write_to_a_server_that_stops_reading_times_out(tmp_path: Path) 
             server.process.send_signal(signal.SIGSTOP)
             try:
                 with pytest.raises(IndexUnavailable, match="Timeout"):
-                    await index.store_delivery("big", b"x" * 64_000_000)  # more than the socket buffers hold
+                    await Deliveries(client, "w").store("big", b"x" * 64_000_000)  # more than the socket buffers hold
             finally:
                 server.process.send_signal(signal.SIGCONT)
             assert await index.ping()  # a new connection once the server reads again

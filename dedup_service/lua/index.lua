@@ -1,7 +1,9 @@
 -- Every index operation is one call of this script, so each runs atomically in one
--- round trip. KEYS[1] is the ids hash (external id -> internal id), "{prefix}:ids"; every
--- other key shares its "{prefix}:" part, so all of them live in one Redis Cluster slot
--- (names as in constants.key_layout). ARGV[1] is the command; the rest depends on it.
+-- round trip. KEYS are the index's key names and name prefixes, in the order of
+-- keys.SCRIPT_KEYS; all share the hash tag "{prefix}", so they live in one Redis Cluster
+-- slot. protocol.py lays out the calls: ARGV holds the command, its named arguments, and
+-- for some commands items (records of named fields); a reply row holds the fields the
+-- caller names (ARGS.<kind>_row), in its order.
 --
 -- Postings (LSH buckets and anchors) are not one key each: a 6-byte token names a shard
 -- (2 bytes, appended to the key prefix) and a field in it (4 bytes), whose value is the
@@ -11,12 +13,47 @@
 -- b band tokens, a anchor tokens, r record (signature and facts, packed by the caller),
 -- m metadata (JSON), z cleaned text (zstd; zlib when written by earlier versions), s hash
 -- of the text as sent (before site chrome was taken out: what "sent again" compares).
-local IDS = KEYS[1]
-local BASE = string.sub(IDS, 1, #IDS - 3)
-local SEQ, CSEQ, RECENT, LOW, PENDING = BASE .. 'seq', BASE .. 'cseq', BASE .. 'r', BASE .. 'lo', BASE .. 'p'
-local P_DOC, P_BAND, P_ANCHOR = BASE .. 'd:', BASE .. 'b:', BASE .. 'a:'
-local P_LINK, P_CL, P_SITE = BASE .. 'l:', BASE .. 'c:', BASE .. 's:'
-local CMD = ARGV[1]
+local IDS, SEQ, CSEQ, RECENT, LOW, PENDING, P_DOC, P_BAND, P_ANCHOR, P_LINK, P_CL, P_SITE = unpack(KEYS)
+
+-- ARGV: the command; n, then n argument names and n values; then, when items follow, m,
+-- m field names, and m values an item.
+local function request()
+  local n = tonumber(ARGV[2])
+  local args = {}
+  for i = 1, n do args[ARGV[2 + i]] = ARGV[2 + n + i] end
+  local items, at = {}, 3 + 2 * n
+  local m = tonumber(ARGV[at] or '0')
+  if m > 0 then
+    for first = at + m + 1, #ARGV, m do
+      local item = {}
+      for i = 1, m do item[ARGV[at + i]] = ARGV[first + i - 1] end
+      items[#items + 1] = item
+    end
+  end
+  return ARGV[1], args, items
+end
+local CMD, ARGS, ITEMS = request()
+
+-- The fields of a reply row, as the caller names them (comma-joined).
+local function row_fields(list)
+  local out = {}
+  for name in string.gmatch(list or '', '[^,]+') do out[#out + 1] = name end
+  return out
+end
+
+-- A reply row: `t`'s fields in the order of `names`; a field the script does not set
+-- is an error, not a silent gap.
+local function row(t, names)
+  local out = {}
+  for i, name in ipairs(names) do
+    local v = t[name]
+    if v == nil then error('no reply field ' .. name) end
+    out[i] = v
+  end
+  return out
+end
+local CANDIDATE = row_fields(ARGS.candidate_row)
+
 local TOK, LINE = 6, 8 -- bytes per posting token and per line key
 
 local function posting(prefix, tokens, i)
@@ -61,10 +98,11 @@ end
 -- way; ids in the set `skip` are never returned, and at most `per_cluster` rows of one
 -- cluster are (its first found: a story copied hundreds of times costs each new copy no
 -- more than `per_cluster` copies do).
--- Returns {anchors searched, rows, copyable}; a row is internal id, external id, cluster
--- id, record, metadata, text hash, anchors shared with the query and the candidate's own
--- anchor count; copyable is 1 when some candidate could be a copy (it shares a bucket, or
--- the share `copy_share` of the smaller anchor set), else 0.
+-- Returns {searched = anchors searched, candidates = rows, copyable}; a candidate row
+-- has the article's internal and external id, cluster, record, metadata and text hash,
+-- the anchors it shares with the query and its own anchor count; copyable is 1 when some
+-- candidate could be a copy (it shares a bucket, or the share `copy_share` of the
+-- smaller anchor set), else 0.
 local function candidates(bands, anchors, skip, iid, s)
   local found, order, by_band = {}, {}, {}
   for m in pairs(skip) do found[m] = true end
@@ -123,23 +161,22 @@ local function candidates(bands, anchors, skip, iid, s)
         local taken = (per_cluster[d[2]] or 0) + 1
         per_cluster[d[2]] = taken
         crowded = crowded or taken >= s.per_cluster
-        rows[#rows + 1] = m
-        for j = 1, 5 do rows[#rows + 1] = d[j] end
-        rows[#rows + 1] = n_shared
-        rows[#rows + 1] = own or #d[6] / TOK
+        rows[#rows + 1] = row({iid = m, ext = d[1], cluster = d[2], record = d[3], meta = d[4], text_hash = d[5],
+          shared = n_shared, anchors = own or #d[6] / TOK}, CANDIDATE)
       end
     end
   end
-  return {n_anchors, rows, copyable}
+  return {searched = n_anchors, candidates = rows, copyable = copyable}
 end
 
--- Search settings from ARGV[k..k+6]: max candidates, min shared anchors, min share of
--- anchors for a candidate, and for a possible copy, max articles a bucket keeps, and an
--- anchor posting, max candidates of one cluster.
-local function search_args(k)
-  return {max_cand = tonumber(ARGV[k]), min_shared = tonumber(ARGV[k + 1]), min_share = tonumber(ARGV[k + 2]),
-    copy_share = tonumber(ARGV[k + 3]), max_post = tonumber(ARGV[k + 4]), max_anchor_post = tonumber(ARGV[k + 5]),
-    per_cluster = tonumber(ARGV[k + 6])}
+-- Search settings: max candidates, min shared anchors, min share of anchors for a
+-- candidate, and for a possible copy, max articles a bucket keeps, and an anchor posting,
+-- max candidates of one cluster.
+local function search_args()
+  return {max_cand = tonumber(ARGS.max_candidates), min_shared = tonumber(ARGS.min_shared),
+    min_share = tonumber(ARGS.min_share), copy_share = tonumber(ARGS.copy_share),
+    max_post = tonumber(ARGS.max_post), max_anchor_post = tonumber(ARGS.max_anchor_post),
+    per_cluster = tonumber(ARGS.per_cluster)}
 end
 
 -- Re-label the pieces of cluster `cid` that are no longer connected; the largest keeps `cid`.
@@ -246,163 +283,170 @@ local function learn_lines(site, lines, cap, chrome)
 end
 
 if CMD == 'upsert' then
-  -- 2 now, 3 max lines kept per site, 4 stories that make a line chrome, 5-11 search
-  -- settings (see search_args), then 10 fields per article: external id, text hash, band
-  -- tokens, anchor tokens, record, metadata, cleaned text, site statistics key suffix (''
-  -- for none), its line keys, and the hash of the text as sent. Articles go in order, so
-  -- a later one sees the earlier ones. An id sent again with the same text as sent is
-  -- 'unchanged' (or 'updated': its metadata replaced), whatever site chrome was learnt
-  -- in between. Returns per article {status, internal id, cluster id, anchors searched,
-  -- candidate rows, chrome lines learnt, pending}. An article with a candidate that could
-  -- be a copy is marked pending until 'finish' records its verdict (the sweep redoes it
-  -- after a crash, and so does the caller when the same article is sent again); one
-  -- without is a new story, and its site's lines are counted here.
-  local now, cap, chrome, search = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), search_args(5)
+  -- Arguments: now, lines_kept (per site), chrome_stories (that make a line chrome), the
+  -- search settings; items: id, text_hash, bands, anchors, record, meta, text (cleaned,
+  -- compressed), site (statistics key suffix, '' for none), line_keys, sent_hash (the
+  -- text as sent). Articles go in order, so a later one sees the earlier ones. An id
+  -- sent again with the same text as sent is 'unchanged' (or 'updated': its metadata
+  -- replaced), whatever site chrome was learnt in between. Returns a row an article:
+  -- status, iid, cluster, searched, candidates, learnt (chrome lines), pending. An
+  -- article with a candidate that could be a copy is marked pending until 'finish'
+  -- records its verdict (the sweep redoes it after a crash, and so does the caller when
+  -- the same article is sent again); one without is a new story, and its site's lines
+  -- are counted here.
+  local now, cap, chrome, search = ARGS.now, tonumber(ARGS.lines_kept), tonumber(ARGS.chrome_stories), search_args()
+  local UPSERTED = row_fields(ARGS.upserted_row)
   local out = {}
-  for k = 12, #ARGV, 10 do
-    local ext, th, bands, anchors, site = ARGV[k], ARGV[k + 1], ARGV[k + 2], ARGV[k + 3], ARGV[k + 7]
-    local meta, sent = ARGV[k + 5], ARGV[k + 9]
-    local iid, status, cid, found = redis.call('HGET', IDS, ext), 'created', nil, nil
+  for _, a in ipairs(ITEMS) do
+    local iid, status, cid, found = redis.call('HGET', IDS, a.id), 'created', nil, nil
     local was = iid and redis.call('HMGET', P_DOC .. iid, 's', 't', 'm', 'c')
     -- articles written before 's' was kept compare by their cleaned text
-    if was and (was[1] and was[1] == sent or not was[1] and was[2] == th) then
+    if was and (was[1] and was[1] == a.sent_hash or not was[1] and was[2] == a.text_hash) then
       status, cid = 'unchanged', was[4]
-      if was[3] ~= meta then redis.call('HSET', P_DOC .. iid, 'm', meta); status = 'updated' end
-      found = candidates(bands, anchors, {[iid] = true}, false, search)
+      if was[3] ~= a.meta then redis.call('HSET', P_DOC .. iid, 'm', a.meta); status = 'updated' end
+      found = candidates(a.bands, a.anchors, {[iid] = true}, false, search)
     else
       if iid then remove(iid, now); status = 'replaced' end
       iid = tostring(redis.call('INCR', SEQ))
       cid = new_cluster(now)
-      found = candidates(bands, anchors, {[iid] = true}, iid, search)
-      redis.call('HSET', P_DOC .. iid, 'x', ext, 't', th, 'c', cid, 'i', now, 'b', bands, 'a', anchors,
-        'r', ARGV[k + 4], 'm', meta, 'z', ARGV[k + 6], 's', sent)
-      redis.call('HSET', IDS, ext, iid)
+      found = candidates(a.bands, a.anchors, {[iid] = true}, iid, search)
+      redis.call('HSET', P_DOC .. iid, 'x', a.id, 't', a.text_hash, 'c', cid, 'i', now, 'b', a.bands,
+        'a', a.anchors, 'r', a.record, 'm', a.meta, 'z', a.text, 's', a.sent_hash)
+      redis.call('HSET', IDS, a.id, iid)
       redis.call('SADD', P_CL .. cid, iid)
     end
     local learnt, pending = {}, 0
     if status == 'unchanged' or status == 'updated' then
       -- sent again before its verdict was recorded (the service stopped, or Redis did,
       -- in between): the caller records it now rather than the sweep later
-      if redis.call('ZSCORE', PENDING, ext) then pending = 1 end
+      if redis.call('ZSCORE', PENDING, a.id) then pending = 1 end
     else
-      if found[3] == 1 then
-        redis.call('ZADD', PENDING, now, ext)
+      if found.copyable == 1 then
+        redis.call('ZADD', PENDING, now, a.id)
         pending = 1
-      elseif site ~= '' then
-        learnt = learn_lines(site, ARGV[k + 8], cap, chrome)
+      elseif a.site ~= '' then
+        learnt = learn_lines(a.site, a.line_keys, cap, chrome)
       end
     end
-    out[#out + 1] = {status, iid, cid, found[1], found[2], learnt, pending}
+    out[#out + 1] = row({status = status, iid = iid, cluster = cid, searched = found.searched,
+      candidates = found.candidates, learnt = learnt, pending = pending}, UPSERTED)
   end
   return out
 
 elseif CMD == 'check' then
-  -- 2-8 search settings (see search_args), 9 external id to leave out (or ''), 10 band
-  -- tokens, 11 anchor tokens. Read-only.
-  local exclude, skip = redis.call('HGET', IDS, ARGV[9]), {}
+  -- Arguments: the search settings, exclude (an external id to leave out, or ''), bands,
+  -- anchors. Read-only; returns {searched, candidates}.
+  local exclude, skip = redis.call('HGET', IDS, ARGS.exclude), {}
   if exclude then skip[exclude] = true end
-  return candidates(ARGV[10], ARGV[11], skip, false, search_args(2))
+  local found = candidates(ARGS.bands, ARGS.anchors, skip, false, search_args())
+  return row(found, row_fields(ARGS.found_row))
 
 elseif CMD == 'get' then
-  -- 2 external id, 3-9 search settings (see search_args)
-  local iid = redis.call('HGET', IDS, ARGV[2])
+  -- Arguments: id, the search settings. Returns false, or a row: article (a candidate
+  -- row of its own), text, ingested, searched, candidates.
+  local iid = redis.call('HGET', IDS, ARGS.id)
   if not iid then return false end
   local d = redis.call('HMGET', P_DOC .. iid, 'x', 'c', 'r', 'm', 't', 'a', 'b', 'z', 'i')
-  local found = candidates(d[7], d[6], {[iid] = true}, false, search_args(3))
-  return {iid, d[1], d[2], d[3], d[4], d[5], 0, #d[6] / TOK, d[8], d[9], found[1], found[2]}
+  local found = candidates(d[7], d[6], {[iid] = true}, false, search_args())
+  local article = row({iid = iid, ext = d[1], cluster = d[2], record = d[3], meta = d[4], text_hash = d[5],
+    shared = 0, anchors = #d[6] / TOK}, CANDIDATE)
+  return row({article = article, text = d[8], ingested = d[9], searched = found.searched,
+    candidates = found.candidates}, row_fields(ARGS.stored_row))
 
 elseif CMD == 'texts' then
-  -- 2.. internal ids: each article's compressed cleaned text (false when gone)
+  -- Items: iid. Each article's compressed cleaned text (false when gone).
   local out = {}
-  for k = 2, #ARGV do out[#out + 1] = redis.call('HGET', P_DOC .. ARGV[k], 'z') end
+  for _, a in ipairs(ITEMS) do out[#out + 1] = redis.call('HGET', P_DOC .. a.iid, 'z') end
   return out
 
 elseif CMD == 'delete' then
-  -- 2 external id, 3 now
-  local iid = redis.call('HGET', IDS, ARGV[2])
+  -- Arguments: id, now. Returns 1 when the article was there.
+  local iid = redis.call('HGET', IDS, ARGS.id)
   if not iid then return 0 end
-  return remove(iid, ARGV[3])
+  return remove(iid, ARGS.now)
 
 elseif CMD == 'expire' then
-  -- 2 cutoff (ingest time), 3 now, 4 at most this many, 5 internal ids to look at, at
-  -- most: removes the oldest articles ingested before the cutoff, each as a delete would;
-  -- returns {how many went, ids looked at}. Internal ids grow with ingest time, so a
-  -- cursor walks them in order: no index of ages needed.
-  local cutoff, at_most, max_steps = tonumber(ARGV[2]), tonumber(ARGV[4]), tonumber(ARGV[5])
+  -- Arguments: cutoff (ingest time), now, at_most (articles removed), max_steps
+  -- (internal ids looked at): removes the oldest articles ingested before the cutoff,
+  -- each as a delete would; returns a row: removed, steps. Internal ids grow with ingest
+  -- time, so a cursor walks them in order: no index of ages needed.
+  local cutoff, at_most, max_steps = tonumber(ARGS.cutoff), tonumber(ARGS.at_most), tonumber(ARGS.max_steps)
   local iid, top = tonumber(redis.call('GET', LOW) or '1'), tonumber(redis.call('GET', SEQ) or '0')
   local removed, steps = 0, 0
   while iid <= top and removed < at_most and steps < max_steps do
     local t = redis.call('HGET', P_DOC .. iid, 'i')
     if t then
       if tonumber(t) >= cutoff then break end
-      removed = removed + remove(tostring(iid), ARGV[3])
+      removed = removed + remove(tostring(iid), ARGS.now)
     end
     iid, steps = iid + 1, steps + 1
   end
   redis.call('SET', LOW, iid)
-  return {removed, steps}
+  return row({removed = removed, steps = steps}, row_fields(ARGS.expired_row))
 
 elseif CMD == 'finish' then
-  -- 2 now, 3 max lines kept per site, 4 stories that make a line chrome, then per
-  -- article: internal id, site statistics key suffix ('' for none), its line keys,
-  -- comma-joined internal ids to link to. Counts each line once more for its site, links,
-  -- and clears the pending mark; returns {cluster id, chrome lines learnt} each.
-  local now, cap, chrome = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+  -- Arguments: now, lines_kept, chrome_stories; items: iid, site (statistics key suffix,
+  -- '' for none), line_keys, links (comma-joined internal ids). Counts each line once
+  -- more for its site, links, and clears the pending mark; returns a row an article:
+  -- cluster, learnt.
+  local now, cap, chrome = ARGS.now, tonumber(ARGS.lines_kept), tonumber(ARGS.chrome_stories)
+  local FINISHED = row_fields(ARGS.finished_row)
   local out = {}
-  for k = 5, #ARGV, 4 do
-    local iid, site = ARGV[k], ARGV[k + 1]
+  for _, a in ipairs(ITEMS) do
     local learnt = {}
-    if site ~= '' then learnt = learn_lines(site, ARGV[k + 2], cap, chrome) end
-    local ext = redis.call('HGET', P_DOC .. iid, 'x')
+    if a.site ~= '' then learnt = learn_lines(a.site, a.line_keys, cap, chrome) end
+    local ext = redis.call('HGET', P_DOC .. a.iid, 'x')
     if ext then redis.call('ZREM', PENDING, ext) end
-    out[#out + 1] = {link(iid, ids_of(ARGV[k + 3]), now), learnt}
+    out[#out + 1] = row({cluster = link(a.iid, ids_of(a.links), now), learnt = learnt}, FINISHED)
   end
   return out
 
 elseif CMD == 'pending' then
-  -- 2 cutoff, 3 at most: external ids of articles whose verdict was never recorded
-  return redis.call('ZRANGEBYSCORE', PENDING, '-inf', '(' .. ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+  -- Arguments: cutoff, at_most: external ids of articles whose verdict was never recorded
+  return redis.call('ZRANGEBYSCORE', PENDING, '-inf', '(' .. ARGS.cutoff, 'LIMIT', 0, tonumber(ARGS.at_most))
 
 elseif CMD == 'chrome' then
-  -- 2 stories that make a line chrome, 3 at most, then site statistics key suffixes:
-  -- each site's chrome lines
+  -- Arguments: chrome_stories, at_most; items: site (statistics key suffix). Each site's
+  -- chrome lines.
   local out = {}
-  for k = 4, #ARGV do
-    out[#out + 1] = redis.call('ZRANGEBYSCORE', P_SITE .. ARGV[k], ARGV[2], '+inf', 'LIMIT', 0, tonumber(ARGV[3]))
+  for _, a in ipairs(ITEMS) do
+    out[#out + 1] = redis.call('ZRANGEBYSCORE', P_SITE .. a.site, ARGS.chrome_stories, '+inf', 'LIMIT', 0,
+      tonumber(ARGS.at_most))
   end
   return out
 
 elseif CMD == 'clusters' then
-  -- 2.. external ids; returns their cluster ids (false when unknown)
+  -- Items: id (external). Their cluster ids (false when unknown).
   local out = {}
-  for k = 2, #ARGV do
-    local iid = redis.call('HGET', IDS, ARGV[k])
+  for _, a in ipairs(ITEMS) do
+    local iid = redis.call('HGET', IDS, a.id)
     out[#out + 1] = iid and redis.call('HGET', P_DOC .. iid, 'c') or false
   end
   return out
 
 elseif CMD == 'cluster' then
-  -- 2 cluster id, 3 max members: rows of internal id, external id, record, metadata,
-  -- text hash, ingest time
-  local rows = {}
-  local members = redis.call('SMEMBERS', P_CL .. ARGV[2])
-  for k = 1, math.min(#members, tonumber(ARGV[3])) do
-    local d = redis.call('HMGET', P_DOC .. members[k], 'x', 'r', 'm', 't', 'i')
+  -- Arguments: cluster, max_members. Returns a row: size, members (a row each: iid, ext,
+  -- record, meta, text_hash, ingested).
+  local MEMBER, members = row_fields(ARGS.member_row), {}
+  local all = redis.call('SMEMBERS', P_CL .. ARGS.cluster)
+  for k = 1, math.min(#all, tonumber(ARGS.max_members)) do
+    local d = redis.call('HMGET', P_DOC .. all[k], 'x', 'r', 'm', 't', 'i')
     if d[1] then
-      rows[#rows + 1] = members[k]
-      for j = 1, 5 do rows[#rows + 1] = d[j] end
+      members[#members + 1] = row({iid = all[k], ext = d[1], record = d[2], meta = d[3], text_hash = d[4],
+        ingested = d[5]}, MEMBER)
     end
   end
-  return {#members, rows}
+  return row({size = #all, members = members}, row_fields(ARGS.cluster_row))
 
 elseif CMD == 'recent' then
-  -- 2 since (time of last change), 3 and 4 the cursor: score and cluster id of the last
-  -- cluster a page scanned ('+inf' and '' to start), 5 count, 6 min size, 7 max members
-  -- each. Scans `count` clusters after the cursor, newest change first (those changed at
-  -- one time in the reverse order of their ids, as the zset keeps them); returns
-  -- {clusters scanned, score and id of the last scanned, {cluster id, score, size, member
-  -- metadata...} of those of at least min size}.
-  local since, top, after, count, min_size = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+  -- Arguments: since (time of last change), after_score and after_cluster (the cursor:
+  -- the last cluster a page scanned; '+inf' and '' to start), count, min_size,
+  -- max_members. Scans `count` clusters after the cursor, newest change first (those
+  -- changed at one time in the reverse order of their ids, as the zset keeps them);
+  -- returns a row: scanned, last_score, last_cluster (the last scanned), clusters (a row
+  -- each of those of at least min_size members: cluster, score, size, metas).
+  local top, after, count = ARGS.after_score, ARGS.after_cluster, tonumber(ARGS.count)
+  local SUMMARY = row_fields(ARGS.summary_row)
   local scanned = {}
   if after ~= '' then
     -- the rest of the cursor's own time first: ties are common, as one call writes many
@@ -415,20 +459,23 @@ elseif CMD == 'recent' then
     top = '(' .. top
   end
   if #scanned < 2 * count then
-    local rest = redis.call('ZREVRANGEBYSCORE', RECENT, top, since, 'WITHSCORES', 'LIMIT', 0, count - #scanned / 2)
+    local rest = redis.call('ZREVRANGEBYSCORE', RECENT, top, ARGS.since, 'WITHSCORES', 'LIMIT', 0,
+      count - #scanned / 2)
     for i = 1, #rest do scanned[#scanned + 1] = rest[i] end
   end
-  local out = {}
+  local clusters = {}
   for i = 1, #scanned, 2 do
     local cid = scanned[i]
     local size = redis.call('SCARD', P_CL .. cid)
-    if size >= min_size then
+    if size >= tonumber(ARGS.min_size) then
       local metas = {}
-      local members = redis.call('SRANDMEMBER', P_CL .. cid, tonumber(ARGV[7]))
-      for _, m in ipairs(members) do metas[#metas + 1] = redis.call('HGET', P_DOC .. m, 'm') end
-      out[#out + 1] = {cid, scanned[i + 1], size, metas}
+      for _, m in ipairs(redis.call('SRANDMEMBER', P_CL .. cid, tonumber(ARGS.max_members))) do
+        metas[#metas + 1] = redis.call('HGET', P_DOC .. m, 'm')
+      end
+      clusters[#clusters + 1] = row({cluster = cid, score = scanned[i + 1], size = size, metas = metas}, SUMMARY)
     end
   end
-  return {#scanned / 2, scanned[#scanned] or '', scanned[#scanned - 1] or '', out}
+  return row({scanned = #scanned / 2, last_score = scanned[#scanned] or '', last_cluster = scanned[#scanned - 1] or '',
+    clusters = clusters}, row_fields(ARGS.listing_row))
 end
 return redis.error_reply('unknown command ' .. tostring(CMD))
