@@ -58,6 +58,7 @@ from common import (
 )
 from redis.asyncio.cluster import RedisCluster
 
+from dedup_service.config import IndexLayout
 from dedup_service.constants import UPSERT_CHUNK
 from dedup_service.embedded import EmbeddedCluster
 from dedup_service.fingerprint import Fingerprint, Fingerprinter
@@ -70,7 +71,7 @@ SHARD_BITS = [13]  # set from --shard-bits
 
 
 def _index(client: Any, prefix: str) -> RedisIndex:
-    return RedisIndex(client, prefix, max_candidates=2000, shard_bits=SHARD_BITS[0])
+    return RedisIndex(client, prefix, max_candidates=2000, layout=IndexLayout(shard_bits=SHARD_BITS[0]))
 
 
 def used_memory(url: str) -> int:

@@ -80,10 +80,12 @@ def kept_phrases(text_a: str, text_b: str) -> float:
     return phrase_share(_tokens(text_a), _tokens(text_b))
 
 
-def align(text_a: str, text_b: str, threshold: float, nearly_all: float) -> Alignment | None:
+def align(
+    text_a: str, text_b: str, threshold: float, nearly_all: float, max_words: int = c_.MAX_ALIGNED_WORDS
+) -> Alignment | None:
     """Measured, not estimated: an order-keeping alignment of the two word sequences
     (difflib's matching blocks). A re-keyed word or a re-edited sentence costs only its
-    own words. None when a text has more than MAX_ALIGNED_WORDS words: alignment time
+    own words. None when a text has more than ``max_words`` words: alignment time
     grows with the product of the lengths (up to about 100 ms at the bound, for
     degenerate repetitive texts), and a long text's estimates are precise anyway.
 
@@ -91,7 +93,7 @@ def align(text_a: str, text_b: str, threshold: float, nearly_all: float) -> Alig
     the aligned text must be the same on the other side, and so must the first of its
     names there (the subject of its lead), unless nearly all (``nearly_all``) are."""
     a, b = _tokens(text_a), _tokens(text_b)
-    if max(len(a.folded), len(b.folded)) > c_.MAX_ALIGNED_WORDS:
+    if max(len(a.folded), len(b.folded)) > max_words:
         return None
     if not a.folded or not b.folded:
         return Alignment(0.0, 0.0, True, 0.0, 0.0, 0.0)

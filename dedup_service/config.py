@@ -11,9 +11,34 @@ from typing import Any
 
 from . import constants as c
 from .errors import ConfigError
+from .lsh import Banding
 
 ENV_PREFIX = "DEDUP_"
 FSYNC_POLICIES = ("always", "everysec", "no")
+
+
+@dataclass(frozen=True, slots=True)
+class IndexLayout:
+    """What an index is built with. The shape of its fingerprints (permutations, shingle
+    size, seed, the LSH threshold) and its shards are fixed when it is created: changing
+    any makes its content unusable, so the index records them (``recorded``) and refuses
+    others. The caps bound its postings, and how many candidates of one cluster a search
+    returns."""
+
+    num_perm: int = c.DEFAULT_NUM_PERM
+    shingle_size: int = c.DEFAULT_SHINGLE_SIZE
+    seed: int = c.DEFAULT_SEED
+    threshold: float = c.DEFAULT_THRESHOLD
+    shard_bits: int = c.DEFAULT_SHARD_BITS
+    max_postings: int = c.MAX_POSTINGS
+    max_anchor_postings: int = c.MAX_ANCHOR_POSTINGS
+    cluster_candidates: int = c.CLUSTER_CANDIDATES
+
+    def recorded(self) -> dict[str, str]:
+        """What the index keeps of its layout, to refuse another: the fixed part."""
+        b = Banding.for_threshold(self.threshold, self.num_perm)
+        return {"num_perm": str(self.num_perm), "shingle_size": str(self.shingle_size), "seed": str(self.seed),
+                "bands": f"{b.bands}x{b.rows}", "shard_bits": str(self.shard_bits)}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +115,10 @@ class Settings:
             raise ConfigError("redis_cluster needs redis_url (one node of the cluster)")
         if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError("redis_url must start with redis://, rediss:// or unix://")
+
+    def layout(self) -> IndexLayout:
+        """The index layout these settings make (caps at their defaults)."""
+        return IndexLayout(self.num_perm, self.shingle_size, self.seed, self.threshold, self.shard_bits)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

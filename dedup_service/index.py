@@ -23,6 +23,7 @@ from redis.asyncio.cluster import RedisCluster
 
 from . import constants as c
 from . import protocol as p
+from .config import IndexLayout
 from .errors import ConfigError, IndexUnavailable
 from .fingerprint import Fingerprint
 from .keys import SCRIPT_KEYS, key_layout
@@ -52,6 +53,7 @@ _UNAVAILABLE = (
     redis.exceptions.MasterDownError,
 )
 T = TypeVar("T")
+_DEFAULT_LAYOUT = IndexLayout()
 
 
 class RedisIndex:
@@ -61,23 +63,21 @@ class RedisIndex:
         key_prefix: str,
         max_candidates: int,
         chrome_min_stories: int = c.CHROME_MIN_STORIES,
-        shard_bits: int = c.DEFAULT_SHARD_BITS,
+        layout: IndexLayout = _DEFAULT_LAYOUT,
     ) -> None:
         self.redis = redis
         self.key_prefix = key_prefix
         self.max_candidates = max_candidates
         self.chrome_min_stories = chrome_min_stories
-        self.shard_bits = shard_bits
+        self.layout = layout
+        self.shard_bits = layout.shard_bits
         self.keys = key_layout(key_prefix)
         self._script_keys = [self.keys[name] for name in SCRIPT_KEYS]
         self._script = redis.register_script(_SCRIPT)
-
-    def _search(self) -> dict[str, Any]:
-        """The search settings of a call (read at each call: tests lower the posting caps)."""
-        return {"max_candidates": self.max_candidates, "min_shared": c.MIN_SHARED_ANCHORS,
-                "min_share": c.MIN_SHARED_ANCHOR_SHARE, "copy_share": c.COPY_ANCHOR_SHARE,
-                "max_post": c.MAX_POSTINGS, "max_anchor_post": c.MAX_ANCHOR_POSTINGS,
-                "per_cluster": c.CLUSTER_CANDIDATES}  # fmt: skip
+        self._search = {"max_candidates": max_candidates, "min_shared": c.MIN_SHARED_ANCHORS,
+                        "min_share": c.MIN_SHARED_ANCHOR_SHARE, "copy_share": c.COPY_ANCHOR_SHARE,
+                        "max_post": layout.max_postings, "max_anchor_post": layout.max_anchor_postings,
+                        "per_cluster": layout.cluster_candidates}  # fmt: skip
 
     async def _call(self, argv: list[Any]) -> Any:
         return await guard(lambda: self._script(keys=self._script_keys, args=argv))
@@ -85,7 +85,7 @@ class RedisIndex:
     def encode(self, items: Sequence[Write]) -> Encoded:
         """The script call that writes ``items`` (apart, so that a pipeline can prepare it
         while Redis runs the previous one)."""
-        settings = {"lines_kept": c.SITE_LINES_KEPT, "chrome_stories": self.chrome_min_stories, **self._search()}
+        settings = {"lines_kept": c.SITE_LINES_KEPT, "chrome_stories": self.chrome_min_stories, **self._search}
         return Encoded(items, p.write_call(items, time.time(), settings, self.shard_bits))
 
     async def write(self, encoded: Encoded) -> list[UpsertResult]:
@@ -118,11 +118,11 @@ class RedisIndex:
     async def query(self, fp: Fingerprint, exclude_id: str | None = None) -> Found:
         """Candidates of a fingerprint (read-only), leaving out the given article id."""
         bands, anchors = p.tokens(fp.bands, self.shard_bits), p.tokens(fp.anchors, self.shard_bits)
-        searched, rows = await self._call(p.search_call(self._search(), exclude_id or "", bands, anchors))
+        searched, rows = await self._call(p.search_call(self._search, exclude_id or "", bands, anchors))
         return p.found(searched, rows)
 
     async def get(self, article_id: str) -> Stored | None:
-        return p.stored(await self._call(p.get_call(article_id, self._search())))
+        return p.stored(await self._call(p.get_call(article_id, self._search)))
 
     async def texts(self, iids: Sequence[str]) -> dict[str, str]:
         """Cleaned texts of indexed articles by internal id (articles gone are left out)."""
@@ -195,11 +195,11 @@ class RedisIndex:
 
         await guard(run)
 
-    async def check_layout(self, layout: dict[str, str]) -> None:
-        """Record the settings the index is built with on first use; raise ConfigError when
-        an existing index was built with others (its signatures and postings would not
+    async def check_layout(self) -> None:
+        """Record the layout the index is built with on first use; raise ConfigError when
+        an existing index was built with another (its signatures and postings would not
         match new ones)."""
-        key = self.keys["layout"]
+        key, layout = self.keys["layout"], self.layout.recorded()
 
         async def record() -> list[bytes | None]:
             async with self.redis.pipeline(transaction=False) as pipe:

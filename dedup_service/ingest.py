@@ -8,8 +8,9 @@
    article with a possible copy is marked pending until then, so that a crash in between
    is repaired by the sweep).
 
-A batch of many chunks runs the same stages overlapped (``pipeline``); single requests
-that arrive together share a chunk (``coalesce``)."""
+``Ingester.ingest`` takes one article (those that arrive together share a chunk, see
+``coalesce``); ``ingest_batch`` takes many, and runs a batch of many chunks through the
+same stages overlapped (``pipeline``)."""
 
 from __future__ import annotations
 
@@ -17,13 +18,16 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from . import constants as c
 from .candidate import Candidate
 from .chrome import SiteChrome
 from .classify import COPY_RELATIONS, overall_relation
+from .coalesce import Coalescer
 from .errors import DedupError
 from .index import RedisIndex
 from .matching import Verifier
 from .models import Article, Match, Verdict
+from .pipeline import ingest_overlapped
 from .prepare import Prepared, Preparer
 from .protocol import Encoded, Finish, FinishResult, Found, UpsertResult, Write
 
@@ -50,11 +54,38 @@ class Concluded:
 
 
 class Ingester:
-    def __init__(self, index: RedisIndex, preparer: Preparer, verifier: Verifier, chrome: SiteChrome) -> None:
+    def __init__(
+        self, index: RedisIndex, preparer: Preparer, verifier: Verifier, chrome: SiteChrome, max_batch: int
+    ) -> None:
         self.index = index
         self.preparer = preparer
         self.verifier = verifier
         self.chrome = chrome
+        self._together: Coalescer[Article, Verdict | DedupError] = Coalescer(
+            lambda articles: self.ingest_batch(articles, c.MAX_MATCH_LIMIT), max_batch
+        )
+
+    async def ingest(self, article: Article, limit: int = c.DEFAULT_MATCH_LIMIT) -> Verdict:
+        """Index one article. Those arriving at the same moment are indexed together, as one
+        chunk (a script call for all, not one each; see ``coalesce``)."""
+        result = await self._together(article)
+        if isinstance(result, DedupError):
+            raise result
+        return replace(result, matches=result.matches[:limit])
+
+    async def ingest_batch(
+        self, items: Sequence[Article | DedupError], limit: int = c.DEFAULT_MATCH_LIMIT
+    ) -> list[Verdict | DedupError]:
+        """Index items in order (so "first seen" follows the batch); a bad item gets its own
+        error and does not stop the others. Redis going away fails the batch (503): what
+        was written stays, and sending it again is safe for items with an ``id``."""
+        articles = [item for item in items if not isinstance(item, DedupError)]
+        if len(articles) <= c.UPSERT_CHUNK:
+            results = await self.ingest_chunk(articles, limit)
+        else:
+            results = await ingest_overlapped(self, articles, limit)
+        done = iter(results)
+        return [item if isinstance(item, DedupError) else next(done) for item in items]
 
     async def ingest_chunk(self, articles: Sequence[Article], limit: int) -> list[Verdict | DedupError]:
         """Index a chunk (at most UPSERT_CHUNK articles) in order; each article gets its

@@ -11,14 +11,17 @@ from __future__ import annotations
 import asyncio
 import collections
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from . import constants as c
 from .errors import DedupError
-from .ingest import Concluded, Ingester, Written
 from .models import Article, Verdict
 from .prepare import Prepared
 from .protocol import Encoded, FinishResult
 from .tasks import abandon
+
+if TYPE_CHECKING:  # ingest runs a batch through here
+    from .ingest import Concluded, Ingester, Written
 
 
 async def ingest_overlapped(ingester: Ingester, articles: Sequence[Article], limit: int) -> list[Verdict | DedupError]:

@@ -27,7 +27,7 @@ from .minhash import Signature
 
 _TOKEN = np.dtype([("shard", ">u2"), ("field", "<u4")])
 
-# reply rows, by kind: the fields the script puts in each, in order
+# reply rows, by kind: the fields the script puts in each, in order (candidates come flat)
 CANDIDATE_ROW = ("iid", "ext", "cluster", "record", "meta", "text_hash", "shared", "anchors")
 FOUND_ROW = ("searched", "candidates")
 UPSERTED_ROW = ("status", "iid", "cluster", "searched", "candidates", "learnt", "pending")
@@ -237,8 +237,10 @@ def search_call(settings: Mapping[str, Any], exclude: str, bands: bytes, anchors
     return call("check", args)
 
 
-def found(searched: int, rows: Sequence[Sequence[Any]]) -> Found:
-    return Found([_candidate(row) for row in rows], int(searched))
+def found(searched: int, rows: Sequence[Any]) -> Found:
+    """Candidate rows come flat, one after another (there can be thousands)."""
+    width = len(CANDIDATE_ROW)
+    return Found([_candidate(rows[i : i + width]) for i in range(0, len(rows), width)], int(searched))
 
 
 def _candidate(row: Sequence[Any]) -> Candidate:

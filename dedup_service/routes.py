@@ -91,7 +91,7 @@ async def _json_body(request: web.Request) -> Any:
 @routes.post("/v1/articles")
 async def post_article(request: web.Request) -> web.Response:
     article = parse_article(await _json_body(request))
-    verdict = await request.app[DEDUPLICATOR].ingest(article, _limit(request))
+    verdict = await request.app[DEDUPLICATOR].ingester.ingest(article, _limit(request))
     request.app[METRICS].observe([verdict])
     return json_response(verdict.to_json(), 200 if verdict.indexed_before else 201)
 
@@ -122,7 +122,7 @@ def _batch_items(data: Any, max_batch: int) -> list[Article | DedupError]:
 @routes.post("/v1/articles:batch")
 async def post_batch(request: web.Request) -> web.Response:
     items = _batch_items(await _json_body(request), request.app[SETTINGS].max_batch)
-    results = await request.app[DEDUPLICATOR].ingest_batch(items, _limit(request))
+    results = await request.app[DEDUPLICATOR].ingester.ingest_batch(items, _limit(request))
     request.app[METRICS].observe(r for r in results if isinstance(r, Verdict))
     return json_response({"results": [_result_json(i, r) for i, r in enumerate(results)]})
 
@@ -170,7 +170,7 @@ async def webhook_ingest(request: web.Request) -> web.Response:
                 return web.Response(body=stored[len(digest) :], content_type="application/json",
                                     headers={"X-Dedup-Replayed": "1"})  # fmt: skip
         items = _batch_items(_delivery_items(request, body), settings.max_batch)
-        results = await dedup.ingest_batch(items)
+        results = await dedup.ingester.ingest_batch(items)
         request.app[METRICS].observe(r for r in results if isinstance(r, Verdict))
         answer = orjson.dumps({"delivery": delivery, "results": [_result_json(i, r) for i, r in enumerate(results)]})
         # one that indexed nothing (every item refused) is not held to its id or

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from . import language
-from .config import Settings
+from .config import IndexLayout, Settings
 from .constants import SHUTDOWN_TIMEOUT
 from .embedded import EmbeddedRedis
 from .errors import ConfigError, IndexUnavailable
@@ -32,9 +32,13 @@ def index_location(settings: Settings) -> str:
 
 
 @contextlib.asynccontextmanager
-async def open_service(settings: Settings, create: bool = True) -> AsyncIterator[Deduplicator]:
+async def open_service(
+    settings: Settings, create: bool = True, layout: IndexLayout | None = None
+) -> AsyncIterator[Deduplicator]:
     """A Deduplicator on the configured Redis, starting the embedded server when none is
-    set. Without ``create``, a place where no index was ever opened is refused (ConfigError)."""
+    set, with the index layout the settings make unless one is given (tests lower its
+    caps). Without ``create``, a place where no index was ever opened is refused
+    (ConfigError)."""
     server = None
     url = settings.redis_url
     if url is None:
@@ -52,7 +56,7 @@ async def open_service(settings: Settings, create: bool = True) -> AsyncIterator
         client = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
     try:
         index = RedisIndex(client, settings.key_prefix, settings.max_candidates, settings.chrome_min_stories,
-                           settings.shard_bits)  # fmt: skip
+                           layout or settings.layout())  # fmt: skip
         dedup = Deduplicator(index, settings)
         log.info("fingerprint core: %s", "native" if dedup.fingerprinter.native else "numpy (no C extension built)")
         await asyncio.get_running_loop().run_in_executor(None, language.warm)  # a second, once: not on a request
@@ -61,7 +65,7 @@ async def open_service(settings: Settings, create: bool = True) -> AsyncIterator
                 f"no index at {index_location(settings)}: nothing was indexed there yet (ingest --create starts one)"
             )
         try:
-            await index.check_layout(dedup.layout())
+            await index.check_layout()
         except IndexUnavailable:
             log.warning("Redis unreachable at startup: the index layout was not checked")
         yield dedup

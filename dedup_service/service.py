@@ -1,6 +1,5 @@
-"""The service: what the API and the CLI ask of the index, each in a few steps. Indexing
-is ``ingest`` (one chunk, top-down) and ``pipeline`` (many chunks, overlapped);
-single-article requests that arrive together share a chunk (``coalesce``)."""
+"""The service: what the API and the CLI ask of the index, each in a few steps; indexing
+itself is ``ingest``."""
 
 from __future__ import annotations
 
@@ -13,7 +12,6 @@ from . import constants as c
 from .chrome import SiteChrome
 from .classify import COPY_RELATIONS, Thresholds, overall_relation
 from .clusters import ClusterFilters, ClusterView, cluster_view, recent_clusters
-from .coalesce import Coalescer
 from .config import Settings
 from .deliveries import Deliveries
 from .errors import DedupError, NotFound
@@ -22,7 +20,6 @@ from .index import RedisIndex
 from .ingest import Ingester, copies_of
 from .matching import Verifier
 from .models import Article, Match, Verdict
-from .pipeline import ingest_overlapped
 from .prepare import Preparer
 from .protocol import Found, ListingCursor, Stored
 
@@ -47,44 +44,21 @@ class Deduplicator:
             facts=settings.facts_threshold,
             shingle_size=settings.shingle_size,
         )
-        self.fingerprinter = Fingerprinter(settings.num_perm, settings.shingle_size, settings.threshold, settings.seed)
+        layout = index.layout
+        self.fingerprinter = Fingerprinter(layout.num_perm, layout.shingle_size, layout.threshold, layout.seed)
         self.chrome = SiteChrome(index)
         self.preparer = Preparer(self.fingerprinter, self.chrome)
         self.verifier = Verifier(index, self.thresholds)
-        self.ingester = Ingester(index, self.preparer, self.verifier, self.chrome)
+        self.ingester = Ingester(index, self.preparer, self.verifier, self.chrome, settings.max_batch)
         self.deliveries = Deliveries(index.redis, index.key_prefix)
-        self._ingest_together: Coalescer[Article, Verdict | DedupError] = Coalescer(
-            lambda articles: self.ingest_batch(articles, c.MAX_MATCH_LIMIT), settings.max_batch
-        )
-
-    def layout(self) -> dict[str, str]:
-        """The settings an index is built with: changing any makes its content unusable."""
-        b = self.fingerprinter.banding
-        return {"num_perm": str(self.settings.num_perm), "shingle_size": str(self.settings.shingle_size),
-                "seed": str(self.settings.seed), "bands": f"{b.bands}x{b.rows}",
-                "shard_bits": str(self.settings.shard_bits)}  # fmt: skip
 
     async def ingest(self, article: Article, limit: int = c.DEFAULT_MATCH_LIMIT) -> Verdict:
-        """Index one article. Those arriving at the same moment are indexed together, as one
-        chunk (a script call for all, not one each; see ``coalesce``)."""
-        result = await self._ingest_together(article)
-        if isinstance(result, DedupError):
-            raise result
-        return replace(result, matches=result.matches[:limit])
+        return await self.ingester.ingest(article, limit)
 
     async def ingest_batch(
         self, items: Sequence[Article | DedupError], limit: int = c.DEFAULT_MATCH_LIMIT
     ) -> list[Verdict | DedupError]:
-        """Index items in order (so "first seen" follows the batch); a bad item gets its own
-        error and does not stop the others. Redis going away fails the batch (503): what
-        was written stays, and sending it again is safe for items with an ``id``."""
-        articles = [item for item in items if not isinstance(item, DedupError)]
-        if len(articles) <= c.UPSERT_CHUNK:
-            results = await self.ingester.ingest_chunk(articles, limit)
-        else:
-            results = await ingest_overlapped(self.ingester, articles, limit)
-        done = iter(results)
-        return [item if isinstance(item, DedupError) else next(done) for item in items]
+        return await self.ingester.ingest_batch(items, limit)
 
     async def check(self, article: Article, limit: int = c.DEFAULT_MATCH_LIMIT) -> Verdict:
         prep = await self.preparer.prepare(article)

@@ -3,21 +3,13 @@
 import random
 
 import numpy as np
-import pytest
 
 from dedup_service import constants as c_
 from dedup_service.align import align
 from dedup_service.candidate import Candidate
-from dedup_service.classify import (
-    Thresholds,
-    _could_be_copy,
-    containment,
-    derived_containment,
-    estimates,
-    examine,
-    facts_agree,
-    verify,
-)
+from dedup_service.classify import Thresholds, _could_be_copy, examine, facts_agree, verify
+from dedup_service.constants import MAX_ALIGNED_WORDS
+from dedup_service.estimates import containment, derived_containment, estimates
 from dedup_service.features import Facts, contained_share, facts
 from dedup_service.fingerprint import Fingerprinter
 from dedup_service.normalize import split_lines
@@ -151,16 +143,18 @@ def _retake(text: str, dropped: list[str]) -> str:
     return out
 
 
-def _verify(query_text: str, cand_text: str, texts: dict[str, str] | None) -> tuple[list[str], str | None]:
+def _verify(
+    query_text: str, cand_text: str, texts: dict[str, str] | None, t: Thresholds | None = None
+) -> tuple[list[str], str | None]:
     q, c = FP(split_lines(query_text)), FP(split_lines(cand_text))
     qa, ca = set(np.frombuffer(q.anchors, "<u8").tolist()), set(np.frombuffer(c.anchors, "<u8").tolist())
     cand = Candidate.of("7", "c", c.signature, c.text_hash, {}, "c1", c.facts, len(qa & ca), len(ca))
-    matches, unsure = examine(q, [cand], len(qa), Thresholds(), texts)
+    matches, unsure = examine(q, [cand], len(qa), t or Thresholds(), texts)
     return unsure, (matches[0].relation.value if matches else None)
 
 
-def _shares(a: str, b: str) -> tuple[float, float] | None:
-    aligned = align(a, b, 0.6, 0.9)
+def _shares(a: str, b: str, max_words: int = MAX_ALIGNED_WORDS) -> tuple[float, float] | None:
+    aligned = align(a, b, 0.6, 0.9, max_words)
     return None if aligned is None else (aligned.share_a, aligned.share_b)
 
 
@@ -190,20 +184,19 @@ def test_a_template_in_the_undecided_band_is_measured_and_stays_related() -> Non
     assert _verify(retake, RELEASE, {"7": RELEASE}) == ([], "related")
 
 
-def test_long_texts_are_left_to_their_estimates(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_long_texts_are_left_to_their_estimates() -> None:
     retake = _retake(RELEASE, DROPPED)
     assert _verify(retake, RELEASE, None)[0] == ["7"]
-    monkeypatch.setattr(c_, "MAX_ALIGNED_WORDS", 50)  # as if both texts were long
-    assert _verify(retake, RELEASE, None) == ([], "related")
-    assert _verify(retake, RELEASE, {"7": RELEASE}) == ([], "related")
+    short_bound = Thresholds(max_aligned_words=50)  # as if both texts were long
+    assert _verify(retake, RELEASE, None, short_bound) == ([], "related")
+    assert _verify(retake, RELEASE, {"7": RELEASE}, short_bound) == ([], "related")
 
 
-def test_texts_longer_than_the_alignment_bound_are_not_aligned(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_texts_longer_than_the_alignment_bound_are_not_aligned() -> None:
     # the bound is on words, not on distinct shingles: a repetitive text has few of those
     assert _shares("vs " * 900, "vs " * 899 + "cts") is not None
-    monkeypatch.setattr(c_, "MAX_ALIGNED_WORDS", 100)
-    assert _shares("vs " * 101, "vs " * 50) is None
-    assert _shares("vs " * 100, "vs " * 50) == (0.5, 1.0)
+    assert _shares("vs " * 101, "vs " * 50, max_words=100) is None
+    assert _shares("vs " * 100, "vs " * 50, max_words=100) == (0.5, 1.0)
 
 
 def test_a_copy_that_rests_on_one_shared_anchor_is_measured() -> None:

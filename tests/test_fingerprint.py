@@ -12,7 +12,8 @@ from conftest import SHARED
 
 from dedup_service import constants as c
 from dedup_service.candidate import Candidate
-from dedup_service.classify import Thresholds, facts_agree, screen_copies, screen_numpy
+from dedup_service.classify import Thresholds, facts_agree
+from dedup_service.estimates import screen_copies, screen_numpy
 from dedup_service.features import Facts, facts, facts_python
 from dedup_service.fingerprint import Fingerprinter
 from dedup_service.normalize import fold, normalize, split_lines, split_lines_python

@@ -15,6 +15,7 @@ import redis.asyncio
 from conftest import upsert
 
 from dedup_service import Settings
+from dedup_service.config import IndexLayout
 from dedup_service.deliveries import Deliveries
 from dedup_service.embedded import EmbeddedRedis
 from dedup_service.errors import ConfigError, IndexUnavailable
@@ -243,14 +244,11 @@ async def _posting_values(client: redis.asyncio.Redis, key_prefix: str, kind: st
 
 
 async def test_a_full_anchor_posting_stops_growing_and_still_leads_to_its_first_holders(
-    redis_url: str, key_prefix: str, monkeypatch: pytest.MonkeyPatch
+    redis_url: str, key_prefix: str
 ) -> None:
-    from dedup_service import constants
-
-    monkeypatch.setattr(constants, "MAX_ANCHOR_POSTINGS", 3)
     passage = " ".join(f"common{i}" for i in range(60))
     async with redis.asyncio.Redis.from_url(redis_url) as client:
-        index = RedisIndex(client, key_prefix, max_candidates=100)
+        index = RedisIndex(client, key_prefix, max_candidates=100, layout=IndexLayout(max_anchor_postings=3))
         for n in range(4):
             await upsert(index, f"a{n}", FP(passage + " " + " ".join(f"own{n}x{j}" for j in range(300))), {})
         found = await index.query(FP(passage))
@@ -258,15 +256,12 @@ async def test_a_full_anchor_posting_stops_growing_and_still_leads_to_its_first_
 
 
 async def test_a_full_bucket_stops_growing_and_still_leads_to_its_first_holders(
-    redis_url: str, key_prefix: str, monkeypatch: pytest.MonkeyPatch
+    redis_url: str, key_prefix: str
 ) -> None:
-    from dedup_service import constants
-
-    monkeypatch.setattr(constants, "MAX_POSTINGS", 3)
-    monkeypatch.setattr(constants, "MAX_ANCHOR_POSTINGS", 1)  # anchors lead to a0 alone
     short = "a brief wire alert of nine words in all"
+    layout = IndexLayout(max_postings=3, max_anchor_postings=1)  # anchors lead to a0 alone
     async with redis.asyncio.Redis.from_url(redis_url) as client:
-        index = RedisIndex(client, key_prefix, max_candidates=100)
+        index = RedisIndex(client, key_prefix, max_candidates=100, layout=layout)
         for n in range(5):
             await upsert(index, f"a{n}", FP(short), {})
         assert sorted(c.id for c in (await index.query(FP(short))).candidates) == ["a0", "a1", "a2"]
@@ -275,15 +270,10 @@ async def test_a_full_bucket_stops_growing_and_still_leads_to_its_first_holders(
         assert values and all(v.count(b",") == 2 for v in values)
 
 
-async def test_buckets_and_anchor_postings_are_capped_apart(
-    redis_url: str, key_prefix: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from dedup_service import constants
-
-    monkeypatch.setattr(constants, "MAX_POSTINGS", 4)
-    monkeypatch.setattr(constants, "MAX_ANCHOR_POSTINGS", 2)
+async def test_buckets_and_anchor_postings_are_capped_apart(redis_url: str, key_prefix: str) -> None:
     async with redis.asyncio.Redis.from_url(redis_url) as client:
-        index = RedisIndex(client, key_prefix, max_candidates=100)
+        layout = IndexLayout(max_postings=4, max_anchor_postings=2)
+        index = RedisIndex(client, key_prefix, max_candidates=100, layout=layout)
         for n in range(6):
             await upsert(index, f"a{n}", FP(STORY), {})
         longest = [max(v.count(b",") + 1 for v in await _posting_values(client, key_prefix, kind)) for kind in "ba"]
@@ -292,16 +282,11 @@ async def test_buckets_and_anchor_postings_are_capped_apart(
     assert sorted(c.id for c in found.candidates) == ["a0", "a1", "a2", "a3"]  # through the buckets
 
 
-async def test_a_story_copied_many_times_costs_each_copy_a_bounded_share(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_story_copied_many_times_costs_each_copy_a_bounded_share(settings: Settings) -> None:
     """Past CLUSTER_CANDIDATES copies, a new copy is verified against the story's first
     ones only (not every copy so far), and still joins the story; other stories' matches
     are not held back by it."""
-    from dedup_service import constants
-
-    monkeypatch.setattr(constants, "CLUSTER_CANDIDATES", 4)
-    async with open_service(settings) as dedup:
+    async with open_service(settings, layout=replace(settings.layout(), cluster_candidates=4)) as dedup:
         for n in range(10):
             await dedup.ingest(Article(id=f"s{n}", text=STORY))
         other = " ".join(f"other{i}" for i in range(200))

@@ -52,7 +52,20 @@ local function row(t, names)
   end
   return out
 end
+-- Candidate rows are many (up to max_candidates a search), so they are laid out flat, one
+-- after another, each field at its named place: no table of their own.
 local CANDIDATE = row_fields(ARGS.candidate_row)
+local C_AT = {}
+for i, name in ipairs(CANDIDATE) do C_AT[name] = i - 1 end
+local C_IID, C_EXT, C_CLUSTER, C_RECORD = C_AT.iid, C_AT.ext, C_AT.cluster, C_AT.record
+local C_META, C_HASH, C_SHARED, C_ANCHORS = C_AT.meta, C_AT.text_hash, C_AT.shared, C_AT.anchors
+
+-- Append a candidate to flat `rows` (see C_AT).
+local function add_candidate(rows, iid, d, shared, anchors)
+  local at = #rows + 1
+  rows[at + C_IID], rows[at + C_EXT], rows[at + C_CLUSTER], rows[at + C_RECORD] = iid, d[1], d[2], d[3]
+  rows[at + C_META], rows[at + C_HASH], rows[at + C_SHARED], rows[at + C_ANCHORS] = d[4], d[5], shared, anchors
+end
 
 local TOK, LINE = 6, 8 -- bytes per posting token and per line key
 
@@ -98,9 +111,9 @@ end
 -- way; ids in the set `skip` are never returned, and at most `per_cluster` rows of one
 -- cluster are (its first found: a story copied hundreds of times costs each new copy no
 -- more than `per_cluster` copies do).
--- Returns {searched = anchors searched, candidates = rows, copyable}; a candidate row
--- has the article's internal and external id, cluster, record, metadata and text hash,
--- the anchors it shares with the query and its own anchor count; copyable is 1 when some
+-- Returns {searched = anchors searched, candidates = rows (flat, see C_AT), copyable}; a
+-- candidate row has the article's internal and external id, cluster, record, metadata
+-- and text hash, the anchors it shares with the query and its own anchor count; copyable is 1 when some
 -- candidate could be a copy (it shares a bucket, or the share `copy_share` of the
 -- smaller anchor set), else 0.
 local function candidates(bands, anchors, skip, iid, s)
@@ -161,8 +174,7 @@ local function candidates(bands, anchors, skip, iid, s)
         local taken = (per_cluster[d[2]] or 0) + 1
         per_cluster[d[2]] = taken
         crowded = crowded or taken >= s.per_cluster
-        rows[#rows + 1] = row({iid = m, ext = d[1], cluster = d[2], record = d[3], meta = d[4], text_hash = d[5],
-          shared = n_shared, anchors = own or #d[6] / TOK}, CANDIDATE)
+        add_candidate(rows, m, d, n_shared, own or #d[6] / TOK)
       end
     end
   end
@@ -348,8 +360,8 @@ elseif CMD == 'get' then
   if not iid then return false end
   local d = redis.call('HMGET', P_DOC .. iid, 'x', 'c', 'r', 'm', 't', 'a', 'b', 'z', 'i')
   local found = candidates(d[7], d[6], {[iid] = true}, false, search_args())
-  local article = row({iid = iid, ext = d[1], cluster = d[2], record = d[3], meta = d[4], text_hash = d[5],
-    shared = 0, anchors = #d[6] / TOK}, CANDIDATE)
+  local article = {}
+  add_candidate(article, iid, d, 0, #d[6] / TOK)
   return row({article = article, text = d[8], ingested = d[9], searched = found.searched,
     candidates = found.candidates}, row_fields(ARGS.stored_row))
 
