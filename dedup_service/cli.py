@@ -20,7 +20,7 @@ from aiohttp import web
 from tqdm import tqdm
 
 from .app import create_app
-from .config import ENV_PREFIX, Settings
+from .config import ENV_PREFIX, SETTING_NAMES, IndexLayout, Settings
 from .constants import GC_THRESHOLDS
 from .embedded import sole_server
 from .errors import DedupError, IndexUnavailable
@@ -62,15 +62,14 @@ _EPILOG = f"Every setting is also read from {ENV_PREFIX}<NAME>; the full list: d
 
 def _settings_flags(parser: argparse.ArgumentParser, names: Iterable[str]) -> None:
     group = parser.add_argument_group("settings")
-    types = {f.name: f.type for f in dataclasses.fields(Settings)}
+    types = {f.name: f.type for cls in (Settings, IndexLayout) for f in dataclasses.fields(cls)}
     for name in names:
         kind = {"int": int, "float": float}.get(str(types[name]), str)
         group.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None, help=_FLAG_HELP[name])
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    names = {f.name for f in dataclasses.fields(Settings)}
-    return Settings.from_env(**{k: v for k, v in vars(args).items() if k in names})
+    return Settings.from_env(**{k: v for k, v in vars(args).items() if k in SETTING_NAMES})
 
 
 async def _eval(settings: Settings, path: Path, as_json: bool, predictions: Path | None) -> int:

@@ -34,6 +34,16 @@ class IndexLayout:
     max_anchor_postings: int = c.MAX_ANCHOR_POSTINGS
     cluster_candidates: int = c.CLUSTER_CANDIDATES
 
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold <= 1.0:
+            raise ConfigError("threshold must be in (0, 1]")
+        if not 16 <= self.num_perm <= 1024:
+            raise ConfigError("num_perm must be between 16 and 1024")
+        if not 1 <= self.shingle_size <= 16:
+            raise ConfigError("shingle_size must be between 1 and 16")
+        if not 8 <= self.shard_bits <= 16:
+            raise ConfigError("shard_bits must be between 8 and 16")
+
     def recorded(self) -> dict[str, str]:
         """What the index keeps of its layout, to refuse another: the fixed part."""
         b = Banding.for_threshold(self.threshold, self.num_perm)
@@ -52,15 +62,13 @@ class Settings:
     data_dir: Path = Path("data")
     appendfsync: str = "everysec"
     key_prefix: str = c.DEFAULT_KEY_PREFIX
-    threshold: float = c.DEFAULT_THRESHOLD
+    # fingerprint shape and shards (DEDUP_NUM_PERM, _SHINGLE_SIZE, _SEED, _THRESHOLD,
+    # _SHARD_BITS): fixed when an index is created
+    layout: IndexLayout = dataclasses.field(default_factory=IndexLayout)
     contained_threshold: float = 0.9
     related_threshold: float = 0.7
     facts_threshold: float = 0.6
     chrome_min_stories: int = c.CHROME_MIN_STORIES
-    num_perm: int = c.DEFAULT_NUM_PERM
-    shingle_size: int = c.DEFAULT_SHINGLE_SIZE
-    seed: int = c.DEFAULT_SEED
-    shard_bits: int = c.DEFAULT_SHARD_BITS
     max_body_bytes: int = c.DEFAULT_MAX_BODY_BYTES
     max_candidates: int = c.DEFAULT_MAX_CANDIDATES
     redis_timeout: float = 5.0
@@ -78,19 +86,11 @@ class Settings:
     retention_interval: float = 60.0
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.threshold <= 1.0:
-            raise ConfigError("threshold must be in (0, 1]")
         for name in ("contained_threshold", "related_threshold", "facts_threshold"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} must be in (0, 1]")
         if self.chrome_min_stories < 2:
             raise ConfigError("chrome_min_stories must be at least 2")
-        if not 16 <= self.num_perm <= 1024:
-            raise ConfigError("num_perm must be between 16 and 1024")
-        if not 1 <= self.shingle_size <= 16:
-            raise ConfigError("shingle_size must be between 1 and 16")
-        if not 8 <= self.shard_bits <= 16:
-            raise ConfigError("shard_bits must be between 8 and 16")
         if not 1 <= self.port <= 65535:
             raise ConfigError("port must be between 1 and 65535")
         if self.appendfsync not in FSYNC_POLICIES:
@@ -116,25 +116,38 @@ class Settings:
         if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError("redis_url must start with redis://, rediss:// or unix://")
 
-    def layout(self) -> IndexLayout:
-        """The index layout these settings make (caps at their defaults)."""
-        return IndexLayout(self.num_perm, self.shingle_size, self.seed, self.threshold, self.shard_bits)
-
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Read ``DEDUP_<FIELD>`` variables; ``overrides`` (CLI flags) win when not None."""
+        """Read ``DEDUP_<FIELD>`` variables (those of the index layout too); ``overrides``
+        (CLI flags) win when not None."""
         env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
-            raw = env.get(ENV_PREFIX + f.name.upper())
-            if raw is not None and raw != "":
-                values[f.name] = _convert(f.name, raw, cls.__annotations__[f.name])
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        values = _read(cls, env, overrides, skip={"layout"})
         if isinstance(values.get("redis_cluster"), str):
             values["redis_cluster"] = _convert("redis_cluster", values["redis_cluster"], "bool")
         if "data_dir" in values:
             values["data_dir"] = Path(values["data_dir"])
-        return cls(**values)
+        return cls(**values, layout=IndexLayout(**_read(IndexLayout, env, overrides, skip=set(LAYOUT_CAPS))))
+
+
+# the layout's caps are constants: tests lower them through IndexLayout, nobody sets them
+LAYOUT_CAPS = ("max_postings", "max_anchor_postings", "cluster_candidates")
+SETTING_NAMES = frozenset(
+    f.name for cls in (Settings, IndexLayout) for f in dataclasses.fields(cls) if f.name not in {"layout", *LAYOUT_CAPS}
+)
+
+
+def _read(cls: type, env: Mapping[str, str], overrides: Mapping[str, Any], skip: set[str]) -> dict[str, Any]:
+    """``cls``'s fields from ``DEDUP_<NAME>`` variables, then from ``overrides`` (not None)."""
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        raw = env.get(ENV_PREFIX + f.name.upper())
+        if raw is not None and raw != "":
+            values[f.name] = _convert(f.name, raw, str(f.type))
+        if overrides.get(f.name) is not None:
+            values[f.name] = overrides[f.name]
+    return values
 
 
 def _convert(name: str, raw: str, annotation: str) -> Any:

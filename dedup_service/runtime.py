@@ -56,7 +56,7 @@ async def open_service(
         client = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
     try:
         index = RedisIndex(client, settings.key_prefix, settings.max_candidates, settings.chrome_min_stories,
-                           layout or settings.layout())  # fmt: skip
+                           layout or settings.layout)  # fmt: skip
         dedup = Deduplicator(index, settings)
         log.info("fingerprint core: %s", "native" if dedup.fingerprinter.native else "numpy (no C extension built)")
         await asyncio.get_running_loop().run_in_executor(None, language.warm)  # a second, once: not on a request

@@ -37,14 +37,14 @@ class Deduplicator:
     def __init__(self, index: RedisIndex, settings: Settings) -> None:
         self.index = index
         self.settings = settings
+        layout = index.layout
         self.thresholds = Thresholds(
-            near=settings.threshold,
+            near=layout.threshold,
             contained=settings.contained_threshold,
             related=settings.related_threshold,
             facts=settings.facts_threshold,
-            shingle_size=settings.shingle_size,
+            shingle_size=layout.shingle_size,
         )
-        layout = index.layout
         self.fingerprinter = Fingerprinter(layout.num_perm, layout.shingle_size, layout.threshold, layout.seed)
         self.chrome = SiteChrome(index)
         self.preparer = Preparer(self.fingerprinter, self.chrome)

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from dedup_service.config import Settings
+from dedup_service.config import IndexLayout, Settings
 from dedup_service.errors import ConfigError
 
 
@@ -13,14 +13,16 @@ def test_env_values_are_typed_and_flags_override_them() -> None:
         "DEDUP_DATA_DIR": "/tmp/x",
         "DEDUP_PORT": "9000",
     }
-    s = Settings.from_env(env, port=9100, redis_url=None)
-    assert (s.threshold, s.num_perm, s.data_dir, s.port, s.redis_url) == (
+    s = Settings.from_env(env, port=9100, redis_url=None, shard_bits=16)
+    assert (s.layout.threshold, s.layout.num_perm, s.layout.shard_bits, s.data_dir, s.port, s.redis_url) == (
         0.8,
         256,
+        16,
         Path("/tmp/x"),
         9100,
         None,
     )
+    assert s.layout.max_postings == IndexLayout().max_postings  # caps are not settings
 
 
 @pytest.mark.parametrize(

@@ -209,13 +209,13 @@ async def test_an_index_refuses_settings_other_than_those_it_was_built_with(sett
         assert (await dedup.get("a")).id == "a"
     for changed in ({"shard_bits": 16}, {"num_perm": 64}, {"threshold": 0.8}):
         with pytest.raises(ConfigError, match="was built with") as err:
-            async with open_service(replace(settings, **changed)):
+            async with open_service(replace(settings, layout=replace(settings.layout, **changed))):
                 pass
         assert str(next(iter(changed.values()))) in str(err.value) or "bands" in str(err.value)
 
 
 async def test_shard_bits_spread_postings_over_more_shards(settings: Settings, key_prefix: str) -> None:
-    async with open_service(replace(settings, shard_bits=16)) as dedup:
+    async with open_service(replace(settings, layout=replace(settings.layout, shard_bits=16))) as dedup:
         for i in range(3):
             await dedup.ingest(Article(id=f"a{i}", text=f"{i} " + STORY))
         found = (await dedup.check(Article(id=None, text="3 " + STORY))).matches
@@ -286,7 +286,7 @@ async def test_a_story_copied_many_times_costs_each_copy_a_bounded_share(setting
     """Past CLUSTER_CANDIDATES copies, a new copy is verified against the story's first
     ones only (not every copy so far), and still joins the story; other stories' matches
     are not held back by it."""
-    async with open_service(settings, layout=replace(settings.layout(), cluster_candidates=4)) as dedup:
+    async with open_service(settings, layout=replace(settings.layout, cluster_candidates=4)) as dedup:
         for n in range(10):
             await dedup.ingest(Article(id=f"s{n}", text=STORY))
         other = " ".join(f"other{i}" for i in range(200))
