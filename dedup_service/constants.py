@@ -12,6 +12,8 @@ DEFAULT_KEY_PREFIX = "dedup"
 DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
 DEFAULT_MATCH_LIMIT = 50
 MAX_MATCH_LIMIT = 1000
+# matches of a check whose shared passages are given (explain=N): each costs an alignment
+MAX_EXPLAINED = 20
 # candidates fetched per query; buckets of boilerplate-only texts can grow without bound
 DEFAULT_MAX_CANDIDATES = 2000
 MAX_ID_LENGTH = 256

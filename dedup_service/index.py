@@ -131,6 +131,13 @@ class RedisIndex:
         reply = await self._call(p.one_field("texts", {}, "iid", iids))
         return {iid: p.unpack_text(z) for iid, z in zip(iids, reply, strict=True) if z}
 
+    async def texts_by_id(self, article_ids: Sequence[str]) -> dict[str, str]:
+        """Cleaned texts of indexed articles by external id (unknown ones are left out)."""
+        if not article_ids:
+            return {}
+        reply = await self._call(p.one_field("texts", {}, "id", article_ids))
+        return {name: p.unpack_text(z) for name, z in zip(article_ids, reply, strict=True) if z}
+
     async def delete(self, article_id: str) -> bool:
         return bool(await self._call(p.call("delete", {"id": article_id, "now": repr(time.time())})))
 

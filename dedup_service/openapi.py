@@ -72,6 +72,9 @@ SCHEMAS: dict[str, Any] = {
                                         "article's 3-word phrases are the match's, same facts) | related (0.7 "
                                         "of either text's words, other facts: a template or an update)"},
             "cluster_id": _STR, "site": _NSTR, "url": _NSTR, "title": _NSTR, "published_at": _NSTR,
+            "kept_a": {"type": "number"}, "kept_b": {"type": "number"},
+            "passages": {"type": "array", "items": _ref("Passage"),
+                         "description": "with explain: as in Diff, a the checked text, b the match's"},
         },
     },
     "Verdict": {
@@ -82,6 +85,7 @@ SCHEMAS: dict[str, Any] = {
             "relation": {"enum": [r.value for r in Relation]},
             "matches": {"type": "array", "items": _ref("Match")},
             "cluster_id": _NSTR,
+            "text": {**_STR, "description": "with explain: the cleaned text that was matched"},
         },
     },
     "StoredArticle": {
@@ -131,6 +135,31 @@ SCHEMAS: dict[str, Any] = {
                        "next": {**_NSTR, "description": "send as `cursor` (with the same filters) for the clusters "
                                                         "after these; null when there are no more"}},
     },
+    "Passage": {
+        "type": "object",
+        "required": ["kind", "a", "b", "words_a", "words_b", "facts"],
+        "properties": {
+            "kind": {"enum": ["same", "only_a", "only_b", "changed"],
+                     "description": "shared by both texts, held by one only, or one side's words in the place of "
+                                    "the other's"},
+            "a": {"type": ["array", "null"], "items": {"type": "integer"},
+                  "description": "[start, end) characters in the first text (the checked or `id` article's)"},
+            "b": {"type": ["array", "null"], "items": {"type": "integer"},
+                  "description": "[start, end) characters in the second text (the match's or `against`'s)"},
+            "words_a": {"type": "integer"}, "words_b": {"type": "integer"},
+            "facts": {"type": "boolean", "description": "a changed passage where a figure or a name changed"},
+        },
+    },
+    "Diff": {
+        "type": "object",
+        "required": ["id", "against", "text", "against_text", "kept_a", "kept_b", "passages"],
+        "properties": {
+            "id": _STR, "against": _STR, "text": _STR, "against_text": _STR,
+            "kept_a": {"type": "number", "description": "share of the first text's words in shared passages"},
+            "kept_b": {"type": "number", "description": "share of the second text's words in shared passages"},
+            "passages": {"type": "array", "items": _ref("Passage")},
+        },
+    },
     "ErrorBody": {"type": "object", "required": ["code", "message"], "properties": {"code": _STR, "message": _STR}},
     "Error": {"type": "object", "required": ["error"], "properties": {"error": _ref("ErrorBody")}},
     "Status": {"type": "object", "required": ["status"], "properties": {"status": _STR}},
@@ -168,7 +197,15 @@ def spec() -> dict[str, Any]:
                 {"type": "array", "items": _ref("Article")}, parameters=[_LIMIT])},
             "/v1/check": {"post": _op(
                 "Match an article without indexing it", {"200": _json(_ref("Verdict"), "verdict"), **article_errors},
-                _ref("Article"), parameters=[_LIMIT])},
+                _ref("Article"), parameters=[_LIMIT, {
+                    "name": "explain", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 20},
+                    "description": "the first N matches also carry `passages`, `kept_a` and `kept_b` (see Diff), "
+                                   "and the answer the cleaned `text` their offsets point into"}])},
+            "/v1/articles/{id}/diff": {"get": _op(
+                "The passages two indexed articles share, hold alone, or changed, as character offsets",
+                {"200": _json(_ref("Diff"), "aligned"), "404": _json(_ref("Error"), "unknown article"),
+                 "422": _ERRORS["422"], "503": _ERRORS["503"]},
+                parameters=[_ID, {"name": "against", "in": "query", "required": True, "schema": _STR}])},
             "/v1/articles/{id}": {
                 "get": _op("An indexed article and its current matches",
                            {"200": _json(_ref("StoredArticle"), "found"), "404": _json(_ref("Error"), "unknown id"),

@@ -189,8 +189,26 @@ async def webhook_ingest(request: web.Request) -> web.Response:
 @routes.post("/v1/check")
 async def post_check(request: web.Request) -> web.Response:
     article = parse_article(await _json_body(request))
-    verdict = await request.app[DEDUPLICATOR].check(article, _limit(request))
-    return json_response(verdict.to_json())
+    explain = _int_param(request, "explain", 0, 0, c.MAX_EXPLAINED)
+    verdict, text, explained = await request.app[DEDUPLICATOR].check_explained(article, _limit(request), explain)
+    body = verdict.to_json()
+    if explain:  # the cleaned text the offsets point into, and each explained match's passages
+        body["text"] = text
+        for match in body["matches"]:
+            if (found := explained.get(match["id"])) is not None:
+                match.update(found.to_json())
+    return json_response(body)
+
+
+@routes.get("/v1/articles/{id}/diff")
+async def get_diff(request: web.Request) -> web.Response:
+    against = request.query.get("against")
+    if not against:
+        raise InvalidField("against", "required: the id of the article to compare with")
+    article_id = request.match_info["id"]
+    text, against_text, found = await request.app[DEDUPLICATOR].diff(article_id, against)
+    body = {"id": article_id, "against": against, "text": text, "against_text": against_text, **found.to_json()}
+    return json_response(body)
 
 
 @routes.get("/v1/articles/{id}")

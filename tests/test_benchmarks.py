@@ -124,3 +124,10 @@ def test_multilingual_benchmark_scores_every_language(tmp_path: Path) -> None:
         assert service["combined:found"] == 3  # a site's headline, no dateline, a credit: still a copy
     # datasketch's whitespace shingles cannot see Chinese or Japanese copies reflowed at another width
     assert res["counts"]["datasketch"]["zh"]["reflowed:found"] < 3
+
+
+def test_diff_benchmark_reports_both_requests(tmp_path: Path) -> None:
+    res = _run("bench_diff.py", "--pairs", "3", "--reps", "1", out=tmp_path / "d.json")
+    requests = res["requests"]
+    assert set(requests) == {"GET /v1/articles/{id}", "GET /v1/articles/{id}/diff"}
+    assert all(r["requests"] == 3 and 0 < r["p50_ms"] <= r["p99_ms"] for r in requests.values())

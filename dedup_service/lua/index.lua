@@ -366,9 +366,13 @@ elseif CMD == 'get' then
     candidates = found.candidates}, row_fields(ARGS.stored_row))
 
 elseif CMD == 'texts' then
-  -- Items: iid. Each article's compressed cleaned text (false when gone).
+  -- Items: iid, or id (external) when by_id is '1'. Each article's compressed cleaned
+  -- text (false when gone).
   local out = {}
-  for _, a in ipairs(ITEMS) do out[#out + 1] = redis.call('HGET', P_DOC .. a.iid, 'z') end
+  for _, a in ipairs(ITEMS) do
+    local iid = a.iid or redis.call('HGET', IDS, a.id)
+    out[#out + 1] = iid and redis.call('HGET', P_DOC .. iid, 'z') or false
+  end
   return out
 
 elseif CMD == 'delete' then
