@@ -4,10 +4,11 @@ datasketch's MinHashLSH with Redis storage, on the same private redis-server, sa
 Measures (fingerprints are computed up front, so only index work is timed):
 1. insert+query per article: datasketch ``query`` then ``insert`` (on the first
    --baseline-articles of the corpus: its cost per article does not depend on the index
-   size, and it takes about 12 ms an article); the service's ``upsert`` (one EVALSHA that
-   finds candidates and inserts) sequentially, with 32 concurrent requests on one
-   connection pool, and batched (``upsert_many``, 50 articles per EVALSHA); and the
-   sequential upsert on a local 3-node Redis Cluster, to show what the cluster costs;
+   size, and it takes about 12 ms an article); the service's index write
+   (``RedisIndex.write``: one EVALSHA that finds candidates and inserts; the rows keep
+   the name "upsert") sequentially, with 32 concurrent requests on one connection pool,
+   and batched (500 at a time, 50 articles per EVALSHA, as the service writes a batch);
+   and the sequential write on a local 3-node Redis Cluster, to show what it costs;
    for each single-node run, the CPU time Redis itself spent per article (INFO cpu), to
    show which side of the connection a run is waiting for;
 2. Redis memory per indexed article (INFO used_memory delta) for both layouts, at
