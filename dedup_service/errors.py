@@ -17,6 +17,11 @@ Handlers raise these; `app.error_middleware` is the one place that turns them in
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class DedupError(Exception):
     status = 500
@@ -83,3 +88,10 @@ class ConfigError(DedupError):
 class IndexUnavailable(DedupError):
     status = 503
     code = "index_unavailable"
+
+
+def in_place(items: Sequence[object], results: Iterable[T]) -> list[T | DedupError]:
+    """The errors among ``items`` where they are, and ``results`` (one for each other item,
+    in order) in the places between: a batch answers item by item."""
+    done = iter(results)
+    return [item if isinstance(item, DedupError) else next(done) for item in items]

@@ -20,11 +20,8 @@ from .classify import COPY_RELATIONS
 from .config import Settings
 from .errors import DedupError
 from .jsonl import json_object, numbered_lines
-from .models import ARTICLE_FIELDS, parse_article
+from .models import ACCEPTED_FIELDS, parse_article
 from .runtime import open_service
-
-# what a JSONL line may carry besides an article's fields: labels, notes, ids of its own
-_ARTICLE_KEYS = ARTICLE_FIELDS | {"date"}
 
 
 class Tally:
@@ -43,11 +40,11 @@ class Tally:
         except ValueError as exc:
             self.error(lineno, str(exc))
             return None
-        if extra := set(obj) - _ARTICLE_KEYS:
+        if extra := set(obj) - ACCEPTED_FIELDS:
             if new := sorted(extra - set(self.left_out)):
                 tqdm.write(f"{self.path}:{lineno}: left out, not article fields: {', '.join(new)}", file=sys.stderr)
             self.left_out.update(extra)
-        return {k: v for k, v in obj.items() if k in _ARTICLE_KEYS}
+        return {k: v for k, v in obj.items() if k in ACCEPTED_FIELDS}
 
     def error(self, lineno: int, message: str) -> None:
         self.counts["errors"] += 1

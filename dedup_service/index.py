@@ -70,7 +70,6 @@ class RedisIndex:
         self.max_candidates = max_candidates
         self.chrome_min_stories = chrome_min_stories
         self.layout = layout
-        self.shard_bits = layout.shard_bits
         self.keys = key_layout(key_prefix)
         self._script_keys = [self.keys[name] for name in SCRIPT_KEYS]
         self._script = redis.register_script(_SCRIPT)
@@ -86,7 +85,7 @@ class RedisIndex:
         """The script call that writes ``items`` (apart, so that a pipeline can prepare it
         while Redis runs the previous one)."""
         settings = {"lines_kept": c.SITE_LINES_KEPT, "chrome_stories": self.chrome_min_stories, **self._search}
-        return Encoded(items, p.write_call(items, time.time(), settings, self.shard_bits))
+        return Encoded(items, p.write_call(items, time.time(), settings, self.layout.shard_bits))
 
     async def write(self, encoded: Encoded) -> list[UpsertResult]:
         """Run an ``encode``d write: one round trip."""
@@ -117,26 +116,21 @@ class RedisIndex:
 
     async def query(self, fp: Fingerprint, exclude_id: str | None = None) -> Found:
         """Candidates of a fingerprint (read-only), leaving out the given article id."""
-        bands, anchors = p.tokens(fp.bands, self.shard_bits), p.tokens(fp.anchors, self.shard_bits)
+        shard_bits = self.layout.shard_bits
+        bands, anchors = p.tokens(fp.bands, shard_bits), p.tokens(fp.anchors, shard_bits)
         searched, rows = await self._call(p.search_call(self._search, exclude_id or "", bands, anchors))
         return p.found(searched, rows)
 
     async def get(self, article_id: str) -> Stored | None:
         return p.stored(await self._call(p.get_call(article_id, self._search)))
 
-    async def texts(self, iids: Sequence[str]) -> dict[str, str]:
-        """Cleaned texts of indexed articles by internal id (articles gone are left out)."""
-        if not iids:
+    async def texts(self, ids: Sequence[str], external: bool = False) -> dict[str, str]:
+        """Cleaned texts of indexed articles by internal id (or external, with
+        ``external``); articles gone or unknown are left out."""
+        if not ids:
             return {}
-        reply = await self._call(p.one_field("texts", {}, "iid", iids))
-        return {iid: p.unpack_text(z) for iid, z in zip(iids, reply, strict=True) if z}
-
-    async def texts_by_id(self, article_ids: Sequence[str]) -> dict[str, str]:
-        """Cleaned texts of indexed articles by external id (unknown ones are left out)."""
-        if not article_ids:
-            return {}
-        reply = await self._call(p.one_field("texts", {}, "id", article_ids))
-        return {name: p.unpack_text(z) for name, z in zip(article_ids, reply, strict=True) if z}
+        reply = await self._call(p.one_field("texts", {}, "id" if external else "iid", ids))
+        return {name: p.unpack_text(z) for name, z in zip(ids, reply, strict=True) if z}
 
     async def delete(self, article_id: str) -> bool:
         return bool(await self._call(p.call("delete", {"id": article_id, "now": repr(time.time())})))

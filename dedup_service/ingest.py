@@ -23,7 +23,7 @@ from .candidate import Candidate
 from .chrome import SiteChrome
 from .classify import COPY_RELATIONS, overall_relation
 from .coalesce import Coalescer
-from .errors import DedupError
+from .errors import DedupError, in_place
 from .index import RedisIndex
 from .matching import Verifier
 from .models import Article, Match, Verdict
@@ -84,8 +84,7 @@ class Ingester:
             results = await self.ingest_chunk(articles, limit)
         else:
             results = await ingest_overlapped(self, articles, limit)
-        done = iter(results)
-        return [item if isinstance(item, DedupError) else next(done) for item in items]
+        return in_place(items, results)
 
     async def ingest_chunk(self, articles: Sequence[Article], limit: int) -> list[Verdict | DedupError]:
         """Index a chunk (at most UPSERT_CHUNK articles) in order; each article gets its
@@ -99,8 +98,7 @@ class Ingester:
             written = await self.verified(ready, encoded, results)
             concluded = self.conclude(written, limit)
             verdicts = self.recorded(concluded, await self.index.finish_many(concluded.finishes))
-        done = iter(verdicts)
-        return [p if isinstance(p, DedupError) else next(done) for p in prepared]
+        return in_place(prepared, verdicts)
 
     def encode(self, ready: Sequence[Prepared]) -> Encoded:
         """The write of prepared articles, ready to send (ids drawn for those without one)."""

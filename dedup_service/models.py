@@ -17,6 +17,7 @@ MATCH_FIELDS = ("site", "url", "title", "published_at")
 ARTICLE_FIELDS = frozenset({"id", "text", "html", *META_FIELDS})
 # feeds often call the publication time "date": accepted as its alias (docs/api.md)
 _DATE_ALIAS = "date"
+ACCEPTED_FIELDS = ARTICLE_FIELDS | {_DATE_ALIAS}
 
 
 class Relation(enum.StrEnum):
@@ -114,7 +115,7 @@ def parse_article(obj: Any) -> Article:
     """Validate one article object from JSON; errors name the offending field."""
     if not isinstance(obj, dict):
         raise InvalidInput(f"an article must be a JSON object, got {type(obj).__name__}")
-    if unknown := sorted(set(obj) - ARTICLE_FIELDS - {_DATE_ALIAS}):
+    if unknown := sorted(set(obj) - ACCEPTED_FIELDS):
         raise InvalidField(", ".join(unknown), f"unknown field{'s' if len(unknown) > 1 else ''}; an article has "
                            "id, text or html, title, url, site, published_at (or date) and source")  # fmt: skip
     if _DATE_ALIAS in obj and "published_at" in obj:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from . import constants as c
-from .errors import DedupError
+from .errors import DedupError, in_place
 from .models import Article, Verdict
 from .prepare import Prepared
 from .protocol import Encoded, FinishResult
@@ -63,5 +63,4 @@ async def ingest_overlapped(ingester: Ingester, articles: Sequence[Article], lim
     finally:
         # when the batch fails: the articles stay pending, and the sweep records their verdicts
         abandon([*verifying, *(task for _, task in concluded)])
-    done_verdicts = iter(verdicts)
-    return [p if isinstance(p, DedupError) else next(done_verdicts) for p in prepared]
+    return in_place(prepared, verdicts)

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from . import language
-from .config import IndexLayout, Settings
+from .config import Settings
 from .constants import SHUTDOWN_TIMEOUT
 from .embedded import EmbeddedRedis
 from .errors import ConfigError, IndexUnavailable
@@ -32,12 +32,9 @@ def index_location(settings: Settings) -> str:
 
 
 @contextlib.asynccontextmanager
-async def open_service(
-    settings: Settings, create: bool = True, layout: IndexLayout | None = None
-) -> AsyncIterator[Deduplicator]:
+async def open_service(settings: Settings, create: bool = True) -> AsyncIterator[Deduplicator]:
     """A Deduplicator on the configured Redis, starting the embedded server when none is
-    set, with the index layout the settings make unless one is given (tests lower its
-    caps). Without ``create``, a place where no index was ever opened is refused
+    set. Without ``create``, a place where no index was ever opened is refused
     (ConfigError)."""
     server = None
     url = settings.redis_url
@@ -56,7 +53,7 @@ async def open_service(
         client = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
     try:
         index = RedisIndex(client, settings.key_prefix, settings.max_candidates, settings.chrome_min_stories,
-                           layout or settings.layout)  # fmt: skip
+                           settings.layout)  # fmt: skip
         dedup = Deduplicator(index, settings)
         log.info("fingerprint core: %s", "native" if dedup.fingerprinter.native else "numpy (no C extension built)")
         await asyncio.get_running_loop().run_in_executor(None, language.warm)  # a second, once: not on a request

@@ -84,7 +84,7 @@ class Deduplicator:
 
     async def diff(self, article_id: str, against: str) -> tuple[str, str, Diff]:
         """The cleaned texts of two indexed articles and the passages they share (``diff``)."""
-        texts = await self.index.texts_by_id([article_id, against])
+        texts = await self.index.texts([article_id, against], external=True)
         for name in (article_id, against):
             if name not in texts:
                 raise NotFound(f"no article with id {name!r}")

@@ -286,7 +286,7 @@ async def test_a_story_copied_many_times_costs_each_copy_a_bounded_share(setting
     """Past CLUSTER_CANDIDATES copies, a new copy is verified against the story's first
     ones only (not every copy so far), and still joins the story; other stories' matches
     are not held back by it."""
-    async with open_service(settings, layout=replace(settings.layout, cluster_candidates=4)) as dedup:
+    async with open_service(replace(settings, layout=replace(settings.layout, cluster_candidates=4))) as dedup:
         for n in range(10):
             await dedup.ingest(Article(id=f"s{n}", text=STORY))
         other = " ".join(f"other{i}" for i in range(200))

@@ -366,8 +366,8 @@ elseif CMD == 'get' then
     candidates = found.candidates}, row_fields(ARGS.stored_row))
 
 elseif CMD == 'texts' then
-  -- Items: iid, or id (external) when by_id is '1'. Each article's compressed cleaned
-  -- text (false when gone).
+  -- Items: iid, or id (external). Each article's compressed cleaned text (false when
+  -- gone or unknown).
   local out = {}
   for _, a in ipairs(ITEMS) do
     local iid = a.iid or redis.call('HGET', IDS, a.id)
