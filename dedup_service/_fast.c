@@ -229,12 +229,12 @@ done:
     return result;
 }
 
-/* ---- facts(text, number_words, stopwords, cased_low, cased_high) ----------------------
+/* ---- facts(text, fact_words, stopwords, cased_low, cased_high) ------------------------
  * The same results as features.facts_python (tests compare them): tokens are what
  * features.tokens finds (as core's words, with "/" and "-" also joining), each distinct
  * token once in order of first appearance; a token with a decimal digit is a figure (its
  * '-'-separated parts that hold a digit, rejoined by '-', digits made ASCII); any other token is a word; a word whose casefold is a key of
- * number_words (bytes -> bytes) adds that figure; the vocabulary is the sorted distinct
+ * fact_words (bytes -> bytes) adds that figure (else the first of its parts between apostrophes and hyphens that is one); the vocabulary is the sorted distinct
  * top 16 bits of the words' casefolds' xxh32; names are the casefolds of words with an
  * upper-case first letter whose lower() is neither a lower-case word of the text nor in
  * stopwords (a frozenset of bytes), when the share of such capitalized words lies in
@@ -247,6 +247,7 @@ typedef struct {
     Py_ssize_t start, len;  /* the token in the UTF-8 text */
     uint64_t hash;          /* xxh3-64 of its bytes, for the distinct-token table */
     int digit, ascii, lower_word;
+    int numeral;            /* an ideographic numeral ("三千", "第三"): a figure as written */
     int caseless;           /* no cased character: lower() and casefold() leave it as it is */
 } Token;
 
@@ -333,6 +334,151 @@ static PyObject *mapped(const unsigned char *s, const Token *t, const char *meth
     return keep;
 }
 
+/* The ideographic numerals, multipliers and weekday markers of features' facts tokens. */
+static inline int is_numeral(Py_UCS4 ch) {
+    switch (ch) {
+    case 0x3007: case 0x96F6: case 0x4E00: case 0x4E8C: case 0x4E24: case 0x4E09: case 0x56DB: case 0x4E94:
+    case 0x516D: case 0x4E03: case 0x516B: case 0x4E5D: case 0x5341: case 0x767E: case 0x5343: case 0x4E07:
+    case 0x4EBF: case 0x842C: case 0x5104: case 0x5146:  /* 〇零一二两三四五六七八九十百千万亿萬億兆 */
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static inline int is_multiplier(Py_UCS4 ch) {  /* 十百千万亿萬億兆 */
+    return ch == 0x5341 || ch == 0x767E || ch == 0x5343 || ch == 0x4E07 || ch == 0x4EBF || ch == 0x842C
+        || ch == 0x5104 || ch == 0x5146;
+}
+
+static inline int is_ascii_digit(const unsigned char *s, Py_ssize_t n, Py_ssize_t i) {
+    return i < n && s[i] >= '0' && s[i] <= '9';
+}
+
+/* Is there a word character (\w) at byte i? */
+static inline int any_word_at(const unsigned char *s, Py_ssize_t n, Py_ssize_t i) {
+    if (i >= n) return 0;
+    Py_ssize_t j = i;
+    return is_word(decode(s, &j));
+}
+
+/* The code point at byte i, and the byte after it in *next (0 past the end). */
+static inline Py_UCS4 peek(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, Py_ssize_t *next) {
+    *next = i;
+    if (i >= n) return 0;
+    return decode(s, next);
+}
+
+/* The end of thousands grouped by spaces from byte start, as features' pattern
+ * [0-9]{1,3}(?: [0-9]{3})+(?:[.,][0-9]+)?(?!\w) matches them (the most groups first, each
+ * with its decimals first), or -1. */
+static Py_ssize_t grouped_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t start) {
+    Py_ssize_t lead = 0;
+    while (lead < 3 && is_ascii_digit(s, n, start + lead)) lead++;
+    if (lead == 0 || start + lead >= n || s[start + lead] != ' ') return -1;
+    Py_ssize_t groups = 0, e = start + lead;
+    while (e + 3 < n && s[e] == ' ' && is_ascii_digit(s, n, e + 1) && is_ascii_digit(s, n, e + 2)
+           && is_ascii_digit(s, n, e + 3)) {
+        e += 4;
+        groups++;
+    }
+    for (; groups > 0; groups--) {
+        e = start + lead + 4 * groups;
+        if (e < n && (s[e] == '.' || s[e] == ',') && is_ascii_digit(s, n, e + 1)) {
+            Py_ssize_t t = e + 1;
+            while (is_ascii_digit(s, n, t)) t++;
+            if (!any_word_at(s, n, t)) return t;
+        }
+        if (!any_word_at(s, n, e)) return e;
+    }
+    return -1;
+}
+
+/* The end of the facts token (features._TOKEN) whose first character `first` lies at bytes
+ * [start, i), trying its alternatives in the pattern's order: an ideographic weekday, an
+ * ideographic numeral of two or an ordinal, grouped thousands, a joined token (with the
+ * ideographic multiplier of a figure ending in a digit), or a solo character. *numeral is
+ * set for an ideographic numeral token. */
+static Py_ssize_t fact_token_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t start, Py_ssize_t i,
+                                 Py_UCS4 first, int *numeral) {
+    Py_ssize_t j, k;
+    Py_UCS4 c1 = peek(s, n, i, &j), c2;
+    *numeral = 0;
+    /* (?:星期|礼拜|周)[一二三四五六日天] */
+    if (first == 0x661F || first == 0x793C || first == 0x5468) {
+        Py_ssize_t at = i;
+        if (first != 0x5468) {
+            if (c1 != (first == 0x661F ? 0x671F : 0x62DC)) goto numerals;  /* 期, 拜 */
+            at = j;
+        }
+        c2 = peek(s, n, at, &k);
+        if (c2 == 0x4E00 || c2 == 0x4E8C || c2 == 0x4E09 || c2 == 0x56DB || c2 == 0x4E94 || c2 == 0x516D
+            || c2 == 0x65E5 || c2 == 0x5929)
+            return k;
+    }
+    /* [月火水木金土日]曜日? */
+    if ((first == 0x6708 || first == 0x706B || first == 0x6C34 || first == 0x6728 || first == 0x91D1
+         || first == 0x571F || first == 0x65E5) && c1 == 0x66DC) {
+        return peek(s, n, j, &k) == 0x65E5 ? k : j;
+    }
+numerals:
+    /* 第?[numerals]{2,}|第[numerals] */
+    if (first == 0x7B2C || is_numeral(first)) {
+        Py_ssize_t e = i, run = first == 0x7B2C ? 0 : 1;
+        while (is_numeral(peek(s, n, e, &k))) { e = k; run++; }
+        if (run >= (first == 0x7B2C ? 1 : 2)) { *numeral = 1; return e; }
+    }
+    if (first >= '0' && first <= '9') {
+        Py_ssize_t e = grouped_end(s, n, start);
+        if (e >= 0) return e;
+    }
+    if (is_solo(first)) return i;
+    Py_ssize_t end = token_end(s, n, i, first, "'.,/-");
+    if (s[end - 1] >= '0' && s[end - 1] <= '9')
+        while (is_multiplier(peek(s, n, end, &k))) end = k;
+    return end;
+}
+
+/* fact_words (bytes -> bytes) as an open-addressing table on the xxh32 of each key. */
+typedef struct {
+    struct { uint32_t hash; PyObject *key, *value; } *slots;  /* key NULL: empty */
+    size_t mask;
+} FactWords;
+
+static int fact_words_init(FactWords *t, PyObject *dict) {
+    size_t size = 4;
+    while (size < 2 * (size_t)PyDict_GET_SIZE(dict) + 2) size <<= 1;
+    t->slots = PyMem_Calloc(size, sizeof(*t->slots));
+    t->mask = size - 1;
+    if (t->slots == NULL) { PyErr_NoMemory(); return -1; }
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(dict, &pos, &key, &value)) {
+        if (!PyBytes_Check(key) || !PyBytes_Check(value)) {
+            PyErr_SetString(PyExc_ValueError, "fact_words maps bytes to bytes");
+            return -1;
+        }
+        uint32_t h = XXH32(PyBytes_AS_STRING(key), (size_t)PyBytes_GET_SIZE(key), 0);
+        size_t slot = (size_t)(h * 0x9E3779B1u) & t->mask;
+        while (t->slots[slot].key != NULL) slot = (slot + 1) & t->mask;
+        t->slots[slot].hash = h;
+        t->slots[slot].key = key;  /* borrowed: the dict outlives the call */
+        t->slots[slot].value = value;
+    }
+    return 0;
+}
+
+/* The value of the fact word with these bytes (whose xxh32 is hash), or NULL. */
+static PyObject *fact_words_get(const FactWords *t, const char *bytes, Py_ssize_t len, uint32_t hash) {
+    size_t slot = (size_t)(hash * 0x9E3779B1u) & t->mask;
+    for (; t->slots[slot].key != NULL; slot = (slot + 1) & t->mask) {
+        PyObject *key = t->slots[slot].key;
+        if (t->slots[slot].hash == hash && PyBytes_GET_SIZE(key) == len && memcmp(PyBytes_AS_STRING(key), bytes, (size_t)len) == 0)
+            return t->slots[slot].value;
+    }
+    return NULL;
+}
+
 /* Is bytes[0..len) in the frozenset `set` (of bytes)? -1 on error. */
 static int contains_bytes(PyObject *set, const char *bytes, Py_ssize_t len) {
     PyObject *key = PyBytes_FromStringAndSize(bytes, len);
@@ -343,9 +489,9 @@ static int contains_bytes(PyObject *set, const char *bytes, Py_ssize_t len) {
 }
 
 static PyObject *facts(PyObject *self, PyObject *args) {
-    PyObject *text, *number_words, *stopwords;
+    PyObject *text, *fact_words, *stopwords;
     double cased_low, cased_high;
-    if (!PyArg_ParseTuple(args, "UO!O!dd", &text, &PyDict_Type, &number_words, &PyFrozenSet_Type, &stopwords,
+    if (!PyArg_ParseTuple(args, "UO!O!dd", &text, &PyDict_Type, &fact_words, &PyFrozenSet_Type, &stopwords,
                           &cased_low, &cased_high))
         return NULL;
     Py_ssize_t n;
@@ -357,23 +503,10 @@ static PyObject *facts(PyObject *self, PyObject *args) {
     char *buf = PyMem_Malloc((size_t)n + 1);
     uint16_t *vocab = NULL;
     U32List figures = {0}, names = {0};
-    /* the spelled numbers, as (word, figure) pairs: a handful, compared directly */
-    enum { MAX_NUMBER_WORDS = 64 };
-    PyObject *number_key[MAX_NUMBER_WORDS], *number_value[MAX_NUMBER_WORDS];
-    Py_ssize_t n_numbers = 0;
-    {
-        PyObject *key, *value;
-        Py_ssize_t pos = 0;
-        while (PyDict_Next(number_words, &pos, &key, &value)) {
-            if (!PyBytes_Check(key) || !PyBytes_Check(value) || n_numbers == MAX_NUMBER_WORDS) {
-                PyErr_SetString(PyExc_ValueError, "number_words maps at most 64 bytes keys to bytes");
-                goto done;
-            }
-            number_key[n_numbers] = key;
-            number_value[n_numbers++] = value;
-        }
-    }
+    /* the fact words, by the xxh32 of their bytes (which the vocabulary computes anyway) */
+    FactWords words_table = {0};
     if (tokens == NULL || buf == NULL) { PyErr_NoMemory(); goto done; }
+    if (fact_words_init(&words_table, fact_words) < 0) goto done;
 
     /* tokens, each distinct one once */
     Py_ssize_t n_tok = 0, i = 0;
@@ -386,7 +519,8 @@ static PyObject *facts(PyObject *self, PyObject *args) {
         Py_ssize_t start = i;
         Py_UCS4 first = decode(s, &i);
         if (!is_word(first)) continue;
-        Py_ssize_t end = token_end(s, n, i, first, "'.,/-");
+        int numeral;
+        Py_ssize_t end = fact_token_end(s, n, start, i, first, &numeral);
         i = end;
         uint64_t h = XXH3_64bits(s + start, (size_t)(end - start));
         if (token_find(s, tokens, table, bits, (const char *)s + start, end - start, h) >= 0) continue;
@@ -395,6 +529,7 @@ static PyObject *facts(PyObject *self, PyObject *args) {
         t->len = end - start;
         t->hash = h;
         t->digit = 0;
+        t->numeral = numeral;
         t->ascii = 1;
         int upper_or_title = 0, cased_lower = 0;
         for (Py_ssize_t j = start; j < end;) {
@@ -424,6 +559,7 @@ static PyObject *facts(PyObject *self, PyObject *args) {
     Py_ssize_t n_words = 0, n_cap = 0, n_vocab = 0;
     for (Py_ssize_t k = 0; k < n_tok; k++) {
         const Token *t = &tokens[k];
+        if (t->numeral) { u32_add(&figures, XXH32(s + t->start, (size_t)t->len, 0)); continue; }
         if (!t->digit) continue;
         Py_ssize_t len = 0, part = t->start;
         const unsigned char *end = s + t->start + t->len;
@@ -455,14 +591,16 @@ static PyObject *facts(PyObject *self, PyObject *args) {
         int failed;
         PyObject *keep = mapped(s, t, "casefold", buf, &fold, &fold_len, &failed);
         if (failed) goto done;
-        vocab[n_vocab++] = (uint16_t)(XXH32(fold, (size_t)fold_len, 0) >> 16);
-        for (Py_ssize_t m = 0; m < n_numbers; m++) {
-            const char *word = PyBytes_AS_STRING(number_key[m]);
-            if (PyBytes_GET_SIZE(number_key[m]) != fold_len || memcmp(word, fold, (size_t)fold_len) != 0) continue;
-            PyObject *figure = number_value[m];
-            u32_add(&figures, XXH32(PyBytes_AS_STRING(figure), (size_t)PyBytes_GET_SIZE(figure), 0));
-            break;
+        uint32_t fold_hash = XXH32(fold, (size_t)fold_len, 0);
+        vocab[n_vocab++] = (uint16_t)(fold_hash >> 16);
+        PyObject *figure = fact_words_get(&words_table, fold, fold_len, fold_hash);
+        /* else that of the first part of a word joined by apostrophes or hyphens that has one */
+        int joined = memchr(fold, '\'', (size_t)fold_len) != NULL || memchr(fold, '-', (size_t)fold_len) != NULL;
+        for (Py_ssize_t from = 0, to = 0; figure == NULL && joined && from <= fold_len; from = ++to) {
+            while (to < fold_len && fold[to] != '\'' && fold[to] != '-') to++;
+            figure = fact_words_get(&words_table, fold + from, to - from, XXH32(fold + from, (size_t)(to - from), 0));
         }
+        if (figure != NULL) u32_add(&figures, XXH32(PyBytes_AS_STRING(figure), (size_t)PyBytes_GET_SIZE(figure), 0));
         Py_XDECREF(keep);
         Py_ssize_t j = t->start;
         if (Py_UNICODE_ISUPPER(decode(s, &j))) n_cap++;
@@ -508,6 +646,7 @@ done:
     PyMem_Free(vocab);
     u32_free(&figures);
     u32_free(&names);
+    PyMem_Free(words_table.slots);
     return result;
 }
 

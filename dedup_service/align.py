@@ -50,6 +50,21 @@ class Tokens:
             r for r in set(self.line) if len(r) < c_.MIN_COPY_WORDS and tuple(self.folded[r.start : r.stop]) in theirs
         }
 
+    def facts_by_place(self) -> dict[tuple[str, str], set[str]]:
+        """The facts stated at each place of the text, a place being the words before and
+        after them (facts next to each other share their place: "on 4 December 2024 at")."""
+        places: dict[tuple[str, str], set[str]] = {}
+        words = [i for i, k in enumerate(self.facts) if not k]
+        at = 0  # words[at] is the first word after the current position
+        for k in self.facts:
+            if not k:
+                at += 1
+                continue
+            before = self.folded[words[at - 1]] if at else ""
+            after = self.folded[words[at]] if at < len(words) else ""
+            places.setdefault((before, after), set()).add(k)
+        return places
+
     def inner(self, start: int, end: int) -> list[int]:
         """Positions of [start, end) that are not in a line lying wholly inside it."""
         return [i for i in range(start, end) if not (self.line[i].start >= start and self.line[i].stop <= end)]
@@ -108,6 +123,30 @@ def align(
                      substituted_fact_share(small, large, ops))  # fmt: skip
 
 
+def facts_agree_in_place(text_a: str, text_b: str, threshold: float) -> bool:
+    """``align``'s facts check for texts too long to align word by word: each fact is
+    compared with what the other text states in the same place, between the same two
+    words. A place that one text has and the other lacks (a headline, a cut paragraph) is
+    no disagreement, and small numbers that collide elsewhere in the text do not make a
+    template's other figures agree. Facts count once each, as in ``align``: most
+    (``threshold``) of the smaller text's figures, and of its names, stated alike."""
+    a, b = _tokens(text_a), _tokens(text_b)
+    small, large = (b, a) if len(b.folded) < len(a.folded) else (a, b)  # as ``align`` picks them
+    mine, theirs = small.facts_by_place(), large.facts_by_place()
+    for kind in "#@":
+        same: set[str] = set()
+        other: set[tuple[frozenset[str], frozenset[str]]] = set()
+        for place in mine.keys() & theirs.keys():
+            here = {k for k in mine[place] if k[0] == kind}
+            there = {k for k in theirs[place] if k[0] == kind}
+            same |= here & there
+            if here - there and there - here:  # X said here where the other says Y
+                other.add((frozenset(here - there), frozenset(there - here)))
+        if (same or other) and len(same) / (len(same) + len(other)) < threshold:
+            return False
+    return True
+
+
 def phrase_share(a: Tokens, b: Tokens) -> float:
     """Share of A's distinct 3-word phrases that B holds too: a rewrite reorders and
     rewords its source, but keeps some of its phrases verbatim. Phrases of a short line
@@ -149,7 +188,11 @@ def facts_agree_where_they_differ(
 ) -> bool:
     """See ``align``: ``ops`` turn ``small`` into ``large`` (difflib's opcodes). Facts
     count once each, as in ``classify.facts_agree``: the distinct facts stated alike on
-    both sides, against the distinct substitutions (these facts here, those there)."""
+    both sides, against the distinct substitutions (these facts here, those there). Where
+    one side states facts and the other none, a fact the other text states elsewhere is
+    stated alike: a rewrite moves its facts ("on Thursday" at the end of the sentence),
+    while a template says Y where the story says X, whatever else the story says."""
+    stated = {k for k in small.facts if k}, {k for k in large.facts if k}
     same: dict[str, set[str]] = {"#": set(), "@": set()}
     other: dict[str, set[tuple[tuple[str, ...], tuple[str, ...]]]] = {"#": set(), "@": set()}
     first_name: bool | None = None  # whether the first name in the aligned text is stated alike
@@ -165,6 +208,8 @@ def facts_agree_where_they_differ(
         else:
             continue  # text on one side only
         alike = mine if tag == "equal" else mine & theirs
+        if not (mine - alike and theirs - alike):
+            alike |= (mine & stated[1]) | (theirs & stated[0])
         for kind in "#@":
             same[kind] |= {k for k in alike if k[0] == kind}
             here = tuple(sorted(k for k in mine - alike if k[0] == kind))

@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import constants as c_
-from .align import Alignment, align, kept_phrases
+from .align import Alignment, align, facts_agree_in_place, kept_phrases
 from .candidate import Candidate
 from .estimates import containment_and_error, screen
 from .features import Facts, contained_share
@@ -115,6 +115,12 @@ def _facts_agree(query: Fingerprint, cand: Candidate, t: Thresholds) -> bool:
     return facts_agree(small, large, t.facts, t.contained)
 
 
+def _figures_all_agree(query: Fingerprint, cand: Candidate) -> bool:
+    """Every figure of the smaller text (the query on a tie) reappears in the larger."""
+    small, large = (query.facts, cand.facts) if query.signature.size <= cand.size else (cand.facts, query.facts)
+    return contained_share(small.figures, large.figures) in (None, 1.0)
+
+
 def _long_enough(query: Fingerprint, cand: Candidate, t: Thresholds) -> bool:
     """The smaller text has ``min_words`` words (a text of n words has about n - k + 1
     distinct k-shingles)."""
@@ -126,14 +132,17 @@ class Judgement(NamedTuple):
     similarity: float
     containment: float  # of the query in the candidate
     coverage: float  # of the candidate in the query
-    # below near-duplicate similarity, a copy or a possible one by the estimates (within
-    # two standard errors), a copy but for facts that differ as sets, or a possible
-    # rewrite: the pair should be measured (texts of up to max_aligned_words; longer ones
-    # have precise estimates)
+    # a copy whose figures agree as sets only in part; below near-duplicate similarity, a
+    # copy or a possible one by the estimates (within two standard errors), a copy but for
+    # facts that differ as sets, or a possible rewrite: the pair should be measured (texts
+    # of up to max_aligned_words; longer ones have precise estimates)
     undecided: bool = False
     # measured only to tell whether the query was written from the candidate (a rewrite,
     # or related as a template): the best REWRITE_SOURCES of these are
     source_only: bool = False
+    # a copy whose figures agree as sets only in part: only its facts are compared in
+    # place (``facts_agree_in_place``), its estimates stand
+    facts_only: bool = False
 
 
 def _could_be_copy(query: Fingerprint, cand: Candidate, sim: float, c_q: float, c_c: float,
@@ -169,12 +178,16 @@ def relate(
     nq, nc = query.signature.size, cand.size
     measurable = aligned is None and max(nq, nc) <= t.max_aligned_words
     agree = aligned.facts_agree if aligned is not None else _facts_agree(query, cand, t)
+    # a copy's figures that agree as sets only in part may be small numbers that collide (a
+    # template's "7" where the story's "3" was, and "7" elsewhere in the story): they are
+    # compared in place, in texts of any length
+    unsure = agree and aligned is None and not _figures_all_agree(query, cand)
     if agree and sim >= t.near:
         if c_q >= t.contained and nq <= t.size_ratio * nc:
-            return Judgement(Relation.CONTAINED, sim, c_q, c_c)
+            return Judgement(Relation.CONTAINED, sim, c_q, c_c, unsure, facts_only=unsure)
         if c_c >= t.contained and nc <= t.size_ratio * nq:
-            return Judgement(Relation.CONTAINS, sim, c_q, c_c)
-        return Judgement(Relation.NEAR_DUPLICATE, sim, c_q, c_c)
+            return Judgement(Relation.CONTAINS, sim, c_q, c_c, unsure, facts_only=unsure)
+        return Judgement(Relation.NEAR_DUPLICATE, sim, c_q, c_c, unsure, facts_only=unsure)
     if not _long_enough(query, cand, t):
         return Judgement(None, sim, c_q, c_c)
     if aligned is not None:
@@ -183,8 +196,9 @@ def relate(
         # below near-duplicate similarity a copy is known by its containment alone; one
         # shared anchor (a short text may be a candidate by one) is one phrase in common,
         # whatever it makes of the estimate: measured, where the texts can be aligned
-        thin = cand.shared_anchors < c_.MIN_SHARED_ANCHORS
-        return Judgement(Relation.CONTAINED if c_q >= c_c else Relation.CONTAINS, sim, c_q, c_c, measurable and thin)
+        thin = measurable and cand.shared_anchors < c_.MIN_SHARED_ANCHORS
+        relation = Relation.CONTAINED if c_q >= c_c else Relation.CONTAINS
+        return Judgement(relation, sim, c_q, c_c, thin or unsure, facts_only=unsure and not thin)
     if aligned is None:
         if max(c_q, c_c) >= t.related:
             could_be_copy = _could_be_copy(query, cand, sim, c_q, c_c, searched_anchors, t)
@@ -239,15 +253,11 @@ def examine(
                 text = texts[cand.iid]
                 # a possible rewrite only: aligned if it keeps enough phrases (a cheaper count)
                 worth = judged.relation is not None or kept_phrases(query.text, text) >= thresholds.rewrite
-                if (
-                    worth
-                    and (
-                        aligned := align(
-                            query.text, text, thresholds.facts, thresholds.contained, thresholds.max_aligned_words
-                        )
-                    )
-                    is not None
-                ):
+                if judged.facts_only:  # a copy with other figures in place is a template
+                    if not facts_agree_in_place(query.text, text, thresholds.facts):
+                        judged = judged._replace(relation=Relation.RELATED)
+                elif worth and (aligned := align(query.text, text, thresholds.facts, thresholds.contained,
+                                                 thresholds.max_aligned_words)) is not None:  # fmt: skip
                     judged = relate(query, cand, sim, c_q, c_c, searched_anchors, thresholds, aligned)
             else:
                 unsure.append(cand.iid)

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
 
-from .features import fact_keys
-from .normalize import fold_script, token_pattern, unify
+from .features import fact_keys, token_spans
+from .normalize import fold_script, unify
 
-_WORD = token_pattern("'.,/-")  # the tokens facts are read from (features.tokens)
 _KINDS = {"equal": "same", "delete": "only_a", "insert": "only_b", "replace": "changed"}
 
 
@@ -30,10 +29,10 @@ class Words:
 
     @classmethod
     def of(cls, text: str) -> Words:
-        found = list(_WORD.finditer(text))
-        written = [m.group() for m in found]
+        spans = token_spans(text)  # the tokens facts are read from
+        written = [text[start:end] for start, end in spans]
         folded = [_folded(w) for w in written]
-        return cls(folded, [m.start() for m in found], [m.end() for m in found], fact_keys(written))
+        return cls(folded, [start for start, _ in spans], [end for _, end in spans], fact_keys(written))
 
     def span(self, i: int, j: int) -> tuple[int, int] | None:
         """Characters of words [i, j), or None when there are none."""

@@ -10,15 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import numpy.typing as npt
 import xxhash
 
 from .native import fast
-from .normalize import Line, ascii_digits, token_pattern
+from .normalize import SOLO_SCRIPTS, Line, ascii_digits
 
-_TOKEN = token_pattern("'.,/-")
 _DIGIT = re.compile(r"\d")
 # function words that are capitalized at the start of a sentence, never names
 _STOPWORDS = frozenset(
@@ -29,12 +29,85 @@ _STOPWORDS = frozenset(
 )
 _STOP_BYTES = frozenset(w.encode() for w in _STOPWORDS)
 
-# small numbers that style guides spell out and re-takes re-key as digits ("ten" -> "10");
-# "one" is left out: far more often a pronoun ("one of the") than a figure
-_NUMBER_WORDS = {
-    w: str(n) for n, w in enumerate("two three four five six seven eight nine ten eleven twelve".split(), start=2)
+# Numbers written over several tokens, each one figure: thousands grouped by spaces ("12 000",
+# as French and Russian write them; lines are read with no-break and thin spaces made plain
+# ones), ideographic numerals ("三千", "二十", "第三"; one numeral alone is also part of common
+# words, 统一, 十分, 两岸, so it takes two or an ordinal's 第), and a digit figure's ideographic
+# multiplier ("2.5万" is not "2.5亿"). Weekdays in the ideographic scripts are words of their
+# own ("星期二", "火曜日"), found in _FACT_WORDS. The native core (fact_token_end) reads the same.
+_NUMERALS = "〇零一二两三四五六七八九十百千万亿萬億兆"
+_MULTIPLIERS = "十百千万亿萬億兆"
+_JOINED = rf"[^\W{SOLO_SCRIPTS}]"
+_TOKEN = re.compile(
+    rf"(?:星期|礼拜|周)[一二三四五六日天]|[月火水木金土日]曜日?"
+    rf"|第?[{_NUMERALS}]{{2,}}|第[{_NUMERALS}]"
+    r"|[0-9]{1,3}(?: [0-9]{3})+(?:[.,][0-9]+)?(?!\w)"
+    rf"|{_JOINED}+(?:['.,/-]{_JOINED}+)*(?:(?<=[0-9])[{_MULTIPLIERS}]+)?"
+    rf"|(?=\w)[{SOLO_SCRIPTS}]"
+)
+_NUMERAL_START = frozenset("第" + _NUMERALS)
+_JOINS = re.compile("['-]")
+
+# Words that state a fact as figures do, each mapped to its value: small numbers that style
+# guides spell out and re-takes re-key as digits ("ten" -> "10"; "one" is left out, far more
+# often a pronoun), and weekdays and months in the agencies' languages, so that a weekly
+# template filed on another day is told apart in every language. Left out: words that are
+# mostly something else in their language ("may", "march"; Portuguese "segunda" is also
+# "second"); ideographic months are digits or numerals before 月 and are figures already.
+_WEEKDAYS = (
+    "monday tuesday wednesday thursday friday saturday sunday",
+    "lundi mardi mercredi jeudi vendredi samedi dimanche",
+    "lunes martes miércoles jueves viernes sábado domingo",
+    "_ _ miercoles _ _ sabado _",
+    "segunda-feira terça-feira quarta-feira quinta-feira sexta-feira _ _",
+    "_ terca-feira _ _ _ _ _",
+    "montag dienstag mittwoch donnerstag freitag samstag sonntag",
+    "_ _ _ _ _ sonnabend _",
+    "lunedì martedì mercoledì giovedì venerdì sabato domenica",
+    "понедельник вторник среда четверг пятница суббота воскресенье",
+    "понедельника вторника среду четверга пятницу субботу воскресенья",
+    "_ _ среды _ пятницы субботы _",
+    "الاثنين الثلاثاء الأربعاء الخميس الجمعة السبت الأحد",
+    "الإثنين _ الاربعاء _ _ _ الاحد",
+    "월요일 화요일 수요일 목요일 금요일 토요일 일요일",
+    "星期一 星期二 星期三 星期四 星期五 星期六 星期日",
+    "周一 周二 周三 周四 周五 周六 周日",
+    "礼拜一 礼拜二 礼拜三 礼拜四 礼拜五 礼拜六 礼拜日",
+    "_ _ _ _ _ _ 星期天",
+    "_ _ _ _ _ _ 礼拜天",
+    "月曜日 火曜日 水曜日 木曜日 金曜日 土曜日 日曜日",
+    "月曜 火曜 水曜 木曜 金曜 土曜 日曜",
+)
+_MONTHS = (
+    "january february _ april _ june july august september october november december",
+    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+    "_ fevrier _ _ _ _ _ aout _ _ _ decembre",
+    "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
+    "_ _ _ _ _ _ _ _ setiembre _ _ _",
+    "janeiro fevereiro março _ maio junho julho _ setembro outubro novembro dezembro",
+    "januar februar märz _ _ juni juli _ _ oktober _ dezember",
+    "jänner _ maerz _ _ _ _ _ _ _ _ _",
+    "gennaio febbraio _ aprile maggio giugno luglio _ settembre ottobre _ dicembre",
+    "январь февраль март апрель май июнь июль август сентябрь октябрь ноябрь декабрь",
+    "января февраля марта апреля мая июня июля августа сентября октября ноября декабря",
+    "январе феврале марте апреле мае июне июле августе сентябре октябре ноябре декабре",
+    "يناير فبراير مارس أبريل مايو يونيو يوليو أغسطس سبتمبر أكتوبر نوفمبر ديسمبر",
+    "_ _ _ ابريل _ _ _ اغسطس _ اكتوبر _ _",
+    "_ شباط آذار نيسان أيار حزيران تموز _ أيلول _ _ _",
+)
+
+
+def _table(rows: tuple[str, ...], kind: str) -> dict[str, str]:
+    """Each word of the rows mapped to ``kind`` and its column, counted from 1 ("_": none)."""
+    return {w: f"{kind}:{i}" for row in rows for i, w in enumerate(row.split(), start=1) if w != "_"}
+
+
+_FACT_WORDS = {
+    **{w: str(n) for n, w in enumerate("two three four five six seven eight nine ten eleven twelve".split(), start=2)},
+    **_table(_WEEKDAYS, "weekday"),
+    **_table(_MONTHS, "month"),
 }
-_NUMBER_BYTES = {w.encode(): n.encode() for w, n in _NUMBER_WORDS.items()}  # as the native core takes them
+_FACT_BYTES = {w.encode(): n.encode() for w, n in _FACT_WORDS.items()}  # as the native core takes them
 
 U32 = npt.NDArray[np.uint32]
 U16 = npt.NDArray[np.uint16]
@@ -66,26 +139,25 @@ def facts(lines: list[Line]) -> Facts:
     text = "\n".join(line.text for line in lines)
     if fast is None:
         return facts_python(text)
-    figures, names, vocabulary = fast.facts(text, _NUMBER_BYTES, _STOP_BYTES, *_CASED_SHARE)
+    figures, names, vocabulary = fast.facts(text, _FACT_BYTES, _STOP_BYTES, *_CASED_SHARE)
     return Facts(np.frombuffer(figures, np.uint32), np.frombuffer(names, np.uint32),
                  np.frombuffer(vocabulary, np.uint16))  # fmt: skip
 
 
 def facts_python(text: str) -> Facts:
-    """A figure is any token with a digit, or a small number spelled out. A name is a
+    """A figure is any token with a digit, an ideographic numeral, or a word that states
+    one (``_FACT_WORDS``: a small number spelled out, a weekday, a month). A name is a
     capitalized token that is not a function word and never appears in lower case in the
     same text (so "The" and sentence-initial common words drop out, "Phillips" and "OPEC"
     stay). Texts whose case carries no information (all lower case, as old teletype copy,
     or all capitals) get no names: an empty set means "unknown", and the check is skipped.
     """
     tokens = list(dict.fromkeys(_TOKEN.findall(text)))
+    figures = [f for t in tokens if (f := _figure(t)) is not None]
     has_digit = _DIGIT.search
-    # most tokens are plain words: isalpha() settles them without the regex
-    # a figure is the number itself: words hyphenated to it ("50-mln-dlr") are not part of it
-    figures = [_figure(t) for t in tokens if not t.isalpha() and has_digit(t)]
     words = [t for t in tokens if t.isalpha() or not has_digit(t)]
     folded = [t.casefold() for t in words]
-    figures += [n for t in folded if (n := _NUMBER_WORDS.get(t))]
+    figures += [n for t in folded if (n := fact_word(t))]
     vocabulary = vocabulary_keys(set(folded))
     capitalized = [t for t in words if t[0].isupper()]
     if not words or not _CASED_SHARE[0] <= len(capitalized) / len(words) <= _CASED_SHARE[1]:
@@ -95,31 +167,74 @@ def facts_python(text: str) -> Facts:
     return Facts(_hashes(figures), _hashes(names), vocabulary)
 
 
-def _figure(token: str) -> str:
-    """The number a token with a digit states: its parts with digits ("50" of "50-mln-dlr"),
-    digits of every script as ASCII."""
+def _figure(token: str) -> str | None:
+    """The number a token states, or None: an ideographic numeral as written; else the
+    parts with digits ("50" of "50-mln-dlr"; a figure is the number itself, not the words
+    hyphenated to it), digits of every script as ASCII."""
+    if len(token) > 1 and token[0] in _NUMERAL_START:
+        return token
+    if token.isalpha() or not _DIGIT.search(token):  # most tokens: settled without the regex
+        return None
     return ascii_digits("-".join(p for p in token.split("-") if _DIGIT.search(p)))
+
+
+# a decimal point with other than three digits after it (three may group thousands:
+# "1.184" is 1184 in German), or a fraction, whole or mixed
+_DECIMAL = re.compile(r"(\d+)(?:\.(\d{1,2}|\d{4,}))?|(?:(\d+)-)?(\d+)/(\d+)")
+
+
+def _value(figure: str) -> str:
+    """A plain decimal or fraction as its value, the same however it was keyed ("0.50"
+    and "1/2" are 0.5, "6-1/4" is 6.25: a wire re-take re-keys figures so); any other
+    figure as written (a comma, or a point before three digits, may group thousands)."""
+    m = _DECIMAL.fullmatch(figure)
+    if m is None:
+        return figure
+    whole, part, mixed, num, den = m.groups()
+    if num is None:
+        value = Fraction(f"{whole}.{part or 0}")
+    elif int(den) == 0:
+        return figure
+    else:
+        value = int(mixed or 0) + Fraction(int(num), int(den))
+    return str(value.numerator) if value.denominator == 1 else format(float(value), "g")
+
+
+def fact_word(folded: str) -> str | None:
+    """The fact a case-folded word states (``_FACT_WORDS``), or None. A word joined by
+    apostrophes or hyphens states that of its first part that has one: a possessive
+    ("thursday's"), an elision ("d'août"), a compound ("eight-billion-dlr" is 8, as
+    "8-billion-dlr" is)."""
+    if (fact := _FACT_WORDS.get(folded)) or ("'" not in folded and "-" not in folded):
+        return fact
+    return next((fact for part in _JOINS.split(folded) if (fact := _FACT_WORDS.get(part))), None)
 
 
 def tokens(text: str) -> list[str]:
     """The tokens facts are read from: words, and figures with their inner punctuation
-    ("6-1/8", "2,400", "50-mln-dlr")."""
+    ("6-1/8", "2,400", "50-mln-dlr") or written over several tokens ("12 000", "三千")."""
     return _TOKEN.findall(text)
+
+
+def token_spans(text: str) -> list[tuple[int, int]]:
+    """Where each of ``tokens`` lies in the text, as character offsets [start, end)."""
+    return [m.span() for m in _TOKEN.finditer(text)]
 
 
 def fact_keys(tokens: list[str]) -> list[str | None]:
     """For each token (``tokens``) of a text as written (not case-folded): the fact it
     states, by the rules of ``facts_python``: ``"#"`` and the figure ("#2.5", "#50" for
-    "50-mln-dlr", and "#10" for "ten"), ``"@"`` and the case-folded name ("@phillips"),
+    "50-mln-dlr", "#10" for "ten", "#weekday:2" for "mardi"; a decimal or fraction as its
+    value, "#0.5" for "0.50" and "1/2"), ``"@"`` and the case-folded name ("@phillips"),
     or None for any other word. Names are looked for only in texts whose case carries
     information."""
     has_digit = _DIGIT.search
     keys: list[str | None] = [None] * len(tokens)
     for i, t in enumerate(tokens):
-        if has_digit(t):
-            keys[i] = "#" + _figure(t)
-        elif n := _NUMBER_WORDS.get(t.casefold()):
-            keys[i] = "#" + n
+        if (f := _figure(t)) is not None:
+            keys[i] = "#" + _value(f)
+        elif f := fact_word(t.casefold()):
+            keys[i] = "#" + f
     words = [t for t in tokens if not has_digit(t)]
     capitalized = sum(1 for t in words if t[0].isupper())
     if not words or not _CASED_SHARE[0] <= capitalized / len(words) <= _CASED_SHARE[1]:

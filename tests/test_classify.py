@@ -5,7 +5,7 @@ import random
 import numpy as np
 
 from dedup_service import constants as c_
-from dedup_service.align import align
+from dedup_service.align import align, facts_agree_in_place
 from dedup_service.candidate import Candidate
 from dedup_service.classify import Thresholds, _could_be_copy, examine, facts_agree, verify
 from dedup_service.constants import MAX_ALIGNED_WORDS
@@ -236,6 +236,52 @@ def test_a_rewrite_is_measured_and_named_with_the_shares_of_phrases_each_side_ke
     assert aligned is not None and aligned.facts_agree
     assert match.relation.value == "rewrite"
     assert (match.containment, match.coverage) == (aligned.phrases_a, aligned.phrases_b)
+
+
+def test_facts_that_a_rewrite_moves_agree_and_facts_a_template_replaces_do_not() -> None:
+    story = ("The company said on Monday that its profit rose sharply in the third quarter, helped by strong sales"
+             " in Asia, and that it would hire 500 workers.")  # fmt: skip
+    moved = story.replace("on Monday", "in a statement").replace("workers.", "workers from Monday.")
+    template = story.replace("500", "800")
+    moved_aligned, template_aligned = align(moved, story, 0.6, 0.9), align(template, story, 0.6, 0.9)
+    assert moved_aligned is not None and moved_aligned.facts_agree
+    assert template_aligned is not None and not template_aligned.facts_agree
+
+
+# a story of small numbers, and the same template filled in again: most of its new numbers
+# are numbers the story also has, elsewhere
+CRASH = """A bus carrying 42 passengers overturned on route 9 near the northern village early on the morning, police said, injuring 6 of them.
+The bus had left the central station at 4 and crashed 12 km later, after the driver lost control on a sharp bend in heavy rain, a police spokesman told reporters at the scene.
+Of the injured, 3 were taken to the regional hospital with serious injuries, and 2 were released after treatment, the hospital said in a short statement.
+The road was closed for most of the day while investigators examined the wreck, and the regional traffic authority said it would review safety on the bend."""  # noqa: E501
+CRASH_AGAIN = CRASH
+for _old, _new in (("42", "45"), ("route 9", "route 12"), ("injuring 6", "injuring 9"), ("at 4", "at 6"),
+                   ("12 km", "3 km"), ("3 were", "4 were"), ("2 were", "3 were")):  # fmt: skip
+    CRASH_AGAIN = CRASH_AGAIN.replace(_old, _new)
+
+
+def test_figures_that_agree_as_sets_only_in_part_are_compared_in_place() -> None:
+    assert _verify(CRASH_AGAIN, CRASH, None) == (["7"], "near_duplicate")  # the estimate, before measuring
+    assert _verify(CRASH_AGAIN, CRASH, {"7": CRASH})[1] not in {"near_duplicate", "contained", "contains"}
+    # a copy whose figures all reappear is not measured
+    assert _verify(CRASH.replace("police said", "police told AFP"), CRASH, None) == ([], "near_duplicate")
+    # below near-duplicate similarity too: the template inside a longer text
+    longer = CRASH + "\n" + RELEASE
+    assert _verify(CRASH_AGAIN, longer, None) == (["7"], "contained")
+    assert _verify(CRASH_AGAIN, longer, {"7": longer})[1] == "related"
+    assert _verify(CRASH, longer, None) == ([], "contained")
+
+
+def test_figures_of_texts_too_long_to_align_are_compared_in_place_as_a_sequence() -> None:
+    short_bound = Thresholds(max_aligned_words=50)  # both texts are longer: not aligned word by word
+    assert _verify(CRASH_AGAIN, CRASH, {"7": CRASH}, short_bound)[1] == "related"
+    # a site's copy with its own headline and a figure there that the story lacks, of a
+    # story with a last line the copy left out: figures that agree only in part, in place
+    story = CRASH + "\nThe bend has seen 11 accidents since the road was opened to traffic."
+    copy = "Bus crash: 48 hours of chaos on the northern road\n" + CRASH
+    assert _verify(copy, story, None, short_bound) == (["7"], "near_duplicate")
+    assert _verify(copy, story, {"7": story}, short_bound)[1] == "near_duplicate"
+    assert facts_agree_in_place(copy, story, 0.6) and not facts_agree_in_place(CRASH_AGAIN, CRASH, 0.6)
 
 
 def test_an_independent_report_of_the_same_event_is_no_rewrite() -> None:

@@ -104,6 +104,10 @@ CASED = [
     "",
     "!!! ,,, --- 123",
     "2,5 milliards, 1.184 euros, 12 000 and ١٢٫٥ and ۱۲ and １２３ and 新华社12月4日电 -- ٣-٤ mln",
+    "1 234,56 12 000 000x 1234 567 9 999.5 12 000-strong 3 000 000 000,25 7 777,",
+    "三千 第三 第 一些 统一 2.5万 12亿元 星期二 星期 周一 一周 火曜日 日曜 曜日 十二月 〇〇 兆",
+    "mardi 4 décembre, Dienstag März MÄRZ, в среду 5 января, الثلاثاء, 화요일, Segunda-Feira, may march",
+    "thursday's d'août l'an '' x' mi-août eight-billion-dlr -- two-'",
 ]
 
 
@@ -123,8 +127,9 @@ def test_native_facts_match_python_on_real_and_random_text() -> None:
     texts = _dev_texts(2000) + _multilingual_texts(30)
     rng = random.Random(7)
     words = "Ten ten The the Phillips phillips OPEC U.S. 50-mln-dlr 6-1/4 İ ǅ Straße straße ٣ ½ said SAID a-b".split()
-    words += ["日本", "٣-٤"]
-    alphabet = "aZ .,'/-_19ÄÖüß日\u0301\nก๑١\u064b"
+    words += ["日本", "٣-٤", "12 000", "三千", "第三", "星期二", "火曜日", "2.5万", "mardi", "März", "123 456,7"]
+    words += ["thursday's", "d'août", "eight-billion"]
+    alphabet = "aZ .,'/-_19ÄÖüß日\u0301\nก๑١\u064b三千第曜周期"
     for _ in range(1000):
         pieces = [rng.choice(words) if rng.random() < 0.5 else rng.choice(alphabet) for _ in range(rng.randrange(60))]
         texts.append(rng.choice(("", " ")).join(pieces))

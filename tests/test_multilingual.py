@@ -10,6 +10,7 @@ from aiohttp.test_utils import TestClient
 from conftest import REPO, SHARED
 from test_syndication import COPIES, FR_COPY, SECHERESSE, post
 
+from dedup_service.features import fact_keys, facts_python, tokens
 from dedup_service.normalize import normalize, words
 
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -59,6 +60,52 @@ async def test_a_french_template_story_with_other_figures_stays_apart(client: Te
     other = SECHERESSE.replace("2,5 milliards", "3,1 milliards").replace("60 départements", "75 départements")
     verdict = await post(client, "/v1/check", {"text": other.replace("1976", "2003")}, 200)
     assert all(m["relation"] not in COPIES for m in verdict["matches"]), verdict
+
+
+# figures written in ideographic numerals, and the weekday in words
+SCHOOLS = """新华社北京12月4日电 教育部星期二宣布，今年全国将新建和改扩建三千所乡村学校，新增学位二十万个，中央财政为此安排专项资金一百五十亿元。
+
+教育部有关负责人表示，新建学校将优先布局在人口集中的县城和中心镇，并配套建设教师周转宿舍，解决乡村教师住房困难问题，同时为每所学校配备必要的教学设备。
+
+据介绍，过去五年全国累计改善农村学校办学条件的投入超过三千亿元，乡村学校的寄宿条件和信息化水平明显提升，农村学生上学难的问题得到缓解。"""  # noqa: E501
+
+
+async def test_a_chinese_template_with_other_ideographic_figures_stays_apart(client: TestClient) -> None:
+    """Before ideographic numerals were figures, the only figures here were the dateline's."""
+    await post(client, "/v1/articles", {"id": "xinhua-schools", "text": SCHOOLS}, 201)
+    verdict = await post(client, "/v1/check", {"text": xinhua_site_copy(SCHOOLS)}, 200)
+    assert [(m["id"], m["relation"]) for m in verdict["matches"]] == [("xinhua-schools", "contained")], verdict
+    other = SCHOOLS
+    for old, new in (("三千所", "五千所"), ("二十万", "三十万"), ("一百五十亿", "二百亿"), ("星期二", "星期四")):
+        other = other.replace(old, new)
+    for text in (other, xinhua_site_copy(other)):
+        verdict = await post(client, "/v1/check", {"text": text}, 200)
+        assert all(m["relation"] not in COPIES for m in verdict["matches"]), verdict
+
+
+def test_numbers_are_one_figure_however_they_are_written() -> None:
+    assert fact_keys(tokens("12 000 euros, 1 234,56 euros")) == ["#12 000", None, "#1 234,56", None]
+    assert fact_keys(tokens("12000 ou 12.000")) == ["#12000", None, "#12.000"]
+    # compared in place, a re-keyed decimal or fraction is the same figure
+    assert fact_keys(tokens("0.50 1/2 6-1/4 6.25 1.0 2,5")) == ["#0.5", "#0.5", "#6.25", "#6.25", "#1", "#2,5"]
+    assert [k for k in fact_keys(tokens("新建三千所，第三季度，2.5万人，统一")) if k] == ["#三千", "#第三", "#2.5万"]
+
+
+def test_weekdays_and_months_are_facts_in_every_language() -> None:
+    said = {
+        "en": "on Tuesday 4 December", "fr": "mardi 4 décembre", "es": "el martes 4 de diciembre",
+        "pt": "na terça-feira, 4 de dezembro", "de": "am Dienstag, 4. Dezember", "it": "martedì 4 dicembre",
+        "ru": "во вторник, 4 декабря", "ar": "يوم الثلاثاء 4 ديسمبر", "ko": "12월 4일 화요일",
+        "zh": "12月4日星期二", "ja": "12月4日火曜日",
+    }  # fmt: skip
+    for lang, text in said.items():
+        keys = {k for k in fact_keys(tokens(text)) if k}
+        assert "#weekday:2" in keys and ("#month:12" in keys or "#12" in keys or "#12월" in keys), (lang, keys)
+    assert fact_keys(tokens("Thursday's quake, jusqu'à la mi-août et d'août, an eight-billion-dlr plan")) == [
+        "#weekday:4", None, None, None, "#month:8", None, "#month:8", None, "#8", None]  # fmt: skip
+    # another weekday is another fact, as another figure is
+    assert facts_python("mardi").figures.tolist() != facts_python("mercredi").figures.tolist()
+    assert facts_python("周二").figures.tolist() == facts_python("星期二").figures.tolist()
 
 
 async def test_agencies_are_named_in_their_own_languages(client: TestClient) -> None:
