@@ -6,19 +6,20 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from urllib.parse import quote
 
 import orjson
 import redis.exceptions
 from aiohttp import web
 
-from . import routes
+from . import routes, ui
 from .config import Settings, retention_seconds
 from .constants import EXPIRE_BATCH, MAINTENANCE_INTERVAL, SHUTDOWN_TIMEOUT
 from .errors import DedupError, IndexUnavailable
 from .observability import Metrics, quiet_malformed_requests, request_middleware
-from .routes import DEDUPLICATOR, METRICS, SETTINGS, WEBHOOK_PATH
+from .routes import API_KEYS, DEDUPLICATOR, METRICS, SETTINGS, WEBHOOK_PATH
 from .runtime import open_service
-from .security import check_bearer, parse_api_keys
+from .security import check_bearer, check_ui_session, parse_api_keys
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +59,22 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(500, "internal_error", "internal error; see the service log")
 
 
-def auth_middleware(settings: Settings) -> Middleware:
+def auth_middleware(settings: Settings, keys: frozenset[str]) -> Middleware:
     """With API keys configured, every route but the public paths and the (HMAC-signed)
-    webhook needs ``Authorization: Bearer <key>``."""
-    keys = parse_api_keys(settings.api_keys)
+    webhook needs ``Authorization: Bearer <key>``, or the dashboard's session (see
+    ``ui``): its pages send a visitor without one to the login page."""
     public = {p.strip() for p in settings.public_paths.split(",") if p.strip()}
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if keys and request.path not in public and request.path != WEBHOOK_PATH:
+        path = request.path
+        if not keys or path in public or path == WEBHOOK_PATH or path == ui.LOGIN_PATH:
+            return await handler(request)
+        session = check_ui_session(request.cookies.get(ui.UI_COOKIE), keys, time.time())
+        if path == "/ui" or path.startswith("/ui/"):
+            if not session:
+                raise web.HTTPSeeOther(ui.LOGIN_PATH + "?next=" + quote(request.path_qs, safe="/"))
+        elif not (session and request.headers.get(ui.UI_HEADER) == "1"):
             check_bearer(request.headers.get("Authorization"), keys)
         return await handler(request)
 
@@ -104,9 +112,10 @@ async def _maintenance_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     metrics = Metrics()
+    keys = parse_api_keys(settings.api_keys)
     quiet_malformed_requests()
     app = web.Application(
-        middlewares=[request_middleware(metrics), error_middleware, auth_middleware(settings)],  # type: ignore[list-item]
+        middlewares=[request_middleware(metrics), error_middleware, auth_middleware(settings, keys)],  # type: ignore[list-item]
         client_max_size=settings.max_body_bytes,
         # aiohttp arms its keep-alive timer when a connection opens and after each answer,
         # and bytes that arrive do not reset it: so it also bounds how long a client may
@@ -115,7 +124,9 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[METRICS] = metrics
+    app[API_KEYS] = keys
     app.cleanup_ctx.append(_service_ctx)
     app.cleanup_ctx.append(_maintenance_ctx)
     routes.setup(app)
+    ui.setup(app)
     return app

@@ -17,7 +17,7 @@ from .errors import NotFound
 from .features import Facts
 from .fingerprint import Fingerprint
 from .index import RedisIndex
-from .models import FOUND_FIELDS, MATCH_FIELDS, Relation, iso_timestamp
+from .models import FOUND_FIELDS, MATCH_FIELDS, Relation, iso_time, iso_timestamp
 from .protocol import ClusterSummary, ListingCursor
 
 _NONE = np.empty(0, dtype=np.uint32)
@@ -48,7 +48,7 @@ class ClusterFilters:
                 return None
         titles = [m["title"] for m in s.metas if m.get("title")]
         return {"cluster_id": s.cluster_id, "size": s.size, "sites": sites, "agency": agency, "lang": lang,
-                "title": titles[0] if titles else None}  # fmt: skip
+                "title": titles[0] if titles else None, "updated_at": iso_time(float(s.position.score))}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,14 +87,18 @@ async def cluster_view(index: RedisIndex, thresholds: Thresholds, cluster_id: st
                      pack_record(original.signature, _NO_FACTS))  # fmt: skip
     rows = []
     for m in members:
-        relation = "original"
+        relation, kept = "original", 1.0
         if m is not original:
             cand = Candidate.of(m.iid, m.id, m.signature, m.text_hash, m.meta, cluster_id, _NO_FACTS)
-            found = [match.relation for match in verify(fp, [cand], 0, thresholds)]
+            found = verify(fp, [cand], 0, thresholds)
             # reversed: the member's relation to the original, not the original's to it
             reverse = {Relation.CONTAINED: Relation.CONTAINS, Relation.CONTAINS: Relation.CONTAINED}
-            relation = reverse.get(found[0], found[0]).value if found and found[0] in COPY_RELATIONS else "linked"
-        rows.append({"id": m.id, "relation": relation, **_public_meta(m.meta)})
+            copied = found and found[0].relation in COPY_RELATIONS
+            relation = reverse.get(found[0].relation, found[0].relation).value if copied else "linked"
+            # the estimated share of the original's words the member holds
+            kept = round(found[0].containment, 4) if found else 0.0
+        rows.append({"id": m.id, "relation": relation, "kept": kept, "ingested_at": iso_time(m.ingested_at),
+                     **_public_meta(m.meta)})  # fmt: skip
     sites = sorted({m.meta["site"] for m in members if m.meta.get("site")})
     agency = dominant(m.meta.get("agency") for m in members)
     return ClusterView(cluster_id, size, rows, sites, rows[0], agency)

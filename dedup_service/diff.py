@@ -13,7 +13,7 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 
 from .features import fact_keys, token_spans
-from .normalize import fold_script, unify
+from .normalize import QUOTES_AND_DASHES, fold_script, unify
 
 _KINDS = {"equal": "same", "delete": "only_a", "insert": "only_b", "replace": "changed"}
 
@@ -29,7 +29,7 @@ class Words:
 
     @classmethod
     def of(cls, text: str) -> Words:
-        spans = token_spans(text)  # the tokens facts are read from
+        spans = token_spans(text.translate(QUOTES_AND_DASHES))  # the tokens facts are read from
         written = [text[start:end] for start, end in spans]
         folded = [_folded(w) for w in written]
         return cls(folded, [start for start, _ in spans], [end for _, end in spans], fact_keys(written))

@@ -93,6 +93,11 @@ class Verdict:
         }
 
 
+def iso_time(seconds: float) -> str:
+    """Unix seconds as ISO 8601 in UTC, to the second ("2026-12-06T05:40:00Z")."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def iso_timestamp(value: str) -> float:
     """Unix seconds of an ISO 8601 date or date-time; one without a zone is taken as UTC.
     Raises ValueError when ``value`` is not ISO 8601."""

@@ -20,6 +20,10 @@ _CHAR_MAP = {
     **dict.fromkeys("\u00ad\u200b\u200c\u200d\u2060\ufeff", ""),
     "\u2026": "...",
 }
+# the quotes and dashes of _CHAR_MAP that become one ASCII character: text translated with
+# these keeps its offsets ("monitor’s" is then one token, as "monitor's" is)
+QUOTES_AND_DASHES = str.maketrans({k: v for k, v in _CHAR_MAP.items() if len(v) == 1})
+
 # Scripts written without spaces between words: Thai, Lao, Myanmar, Khmer, kana and other CJK
 # symbols, Bopomofo, Han. A run of them between two punctuation marks is a clause, not a word,
 # so each of their characters is a token and shingles there are character n-grams: one

@@ -41,6 +41,10 @@ class Metrics:
         )  # fmt: skip
         self.indexed = Counter("dedup_articles_indexed", "articles ingested, by outcome", ["status"], registry=r)
         self.matches = Counter("dedup_matches", "matches reported, by relation", ["relation"], registry=r)
+        self.verdicts = Counter(
+            "dedup_verdicts", "articles ingested, by the relation of their strongest match (new: none)",
+            ["relation"], registry=r,
+        )  # fmt: skip
         self.redis_errors = Counter(
             "dedup_redis_errors", "requests that failed because Redis was unreachable", registry=r
         )
@@ -49,13 +53,17 @@ class Metrics:
 
     def observe(self, verdicts: Iterable[Verdict]) -> None:
         statuses: collections.Counter[str] = collections.Counter()
+        overall: collections.Counter[str] = collections.Counter()
         relations: collections.Counter[str] = collections.Counter()
         for v in verdicts:
             statuses[v.status] += 1
+            overall[v.relation.value] += 1
             relations.update(m.relation.value for m in v.matches)
         # one increment per label, not one per match: a verdict can carry dozens
         for status, n in statuses.items():
             self.indexed.labels(status).inc(n)
+        for relation, n in overall.items():
+            self.verdicts.labels(relation).inc(n)
         for relation, n in relations.items():
             self.matches.labels(relation).inc(n)
 

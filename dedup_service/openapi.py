@@ -114,7 +114,10 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["id", "relation"],
         "properties": {"id": _STR, "relation": _STR, "site": _NSTR, "url": _NSTR, "title": _NSTR,
-                       "published_at": _NSTR, "source": _NSTR, "agency": _NSTR, "lang": _NSTR, "script": _NSTR},
+                       "published_at": _NSTR, "source": _NSTR, "agency": _NSTR, "lang": _NSTR, "script": _NSTR,
+                       "kept": {"type": "number", "minimum": 0, "maximum": 1,
+                                "description": "estimated share of the original's words this member holds"},
+                       "ingested_at": {"type": "string", "format": "date-time"}},
     },
     "Cluster": {
         "type": "object",
@@ -129,9 +132,11 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["clusters", "next"],
         "properties": {"clusters": {"type": "array", "items": {
-            "type": "object", "required": ["cluster_id", "size", "sites", "agency", "lang", "title"],
+            "type": "object", "required": ["cluster_id", "size", "sites", "agency", "lang", "title", "updated_at"],
             "properties": {"cluster_id": _STR, "size": {"type": "integer"}, "sites": {"type": "array", "items": _STR},
-                           "agency": _NSTR, "lang": _NSTR, "title": _NSTR}}},
+                           "agency": _NSTR, "lang": _NSTR, "title": _NSTR,
+                           "updated_at": {"type": "string", "format": "date-time",
+                                          "description": "when a member last joined or left"}}}},
                        "next": {**_NSTR, "description": "send as `cursor` (with the same filters) for the clusters "
                                                         "after these; null when there are no more"}},
     },

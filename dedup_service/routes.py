@@ -34,6 +34,7 @@ from .service import Deduplicator
 SETTINGS = web.AppKey("settings", Settings)
 DEDUPLICATOR = web.AppKey("deduplicator", Deduplicator)
 METRICS = web.AppKey("metrics", Metrics)
+API_KEYS = web.AppKey("api_keys", frozenset)  # parsed DEDUP_API_KEYS; empty: no auth
 
 routes = web.RouteTableDef()
 WEBHOOK_PATH = "/v1/webhooks/ingest"

@@ -36,11 +36,7 @@ def check_bearer(header: str | None, keys: frozenset[str]) -> None:
     scheme, _, token = (header_text(header, "Authorization") or "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("send Authorization: Bearer <api key>")
-    # compare against every key so the time taken does not depend on which one matched
-    ok = False
-    for key in keys:
-        ok |= hmac.compare_digest(token.strip().encode(), key.encode())
-    if not ok:
+    if not key_matches(token, keys):
         raise Unauthorized("unknown API key")
 
 
@@ -70,3 +66,30 @@ def verify_delivery(
         raise Unauthorized(f"X-Dedup-Timestamp is more than {window:.0f} s away from the server's clock")
     if not hmac.compare_digest(signature.strip().encode(), sign(secret, timestamp, body).encode()):
         raise Unauthorized("X-Dedup-Signature does not match the body")
+
+
+def ui_session(key: str, expires: int) -> str:
+    """The dashboard's session cookie for an API key: its expiry (Unix seconds) and an HMAC
+    of it under the key. It holds no key, any instance sharing the keys accepts it, and
+    removing the key ends it."""
+    mac = hmac.new(key.encode(), f"dedup-ui:{expires}".encode(), hashlib.sha256).hexdigest()
+    return f"{expires}.{mac}"
+
+
+def check_ui_session(cookie: str | None, keys: frozenset[str], now: float) -> bool:
+    """Whether ``cookie`` is an unexpired ``ui_session`` of one of ``keys``."""
+    expires, _, mac = (cookie or "").partition(".")
+    if not (expires.isascii() and expires.isdigit()) or int(expires) < now:
+        return False
+    ok = False
+    for key in keys:  # every key, so the time taken does not say which one matched
+        ok |= hmac.compare_digest(ui_session(key, int(expires)).encode(), f"{expires}.{mac}".encode())
+    return ok
+
+
+def key_matches(token: str, keys: frozenset[str]) -> bool:
+    """Whether ``token`` is one of ``keys`` (constant-time compare against each)."""
+    ok = False
+    for key in keys:
+        ok |= hmac.compare_digest(token.strip().encode(), key.encode())
+    return ok

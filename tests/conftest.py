@@ -22,6 +22,8 @@ from dedup_service.protocol import UpsertResult, Write
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DEDUP_SHARED_DIR", REPO.parent / "shared"))
 FIXTURES = Path(__file__).parent / "fixtures"
+# where the browser tests (test_ui.py) save a screenshot of each page; printed at the end
+SCREENSHOTS = Path(os.environ.get("DEDUP_SCREENSHOTS", REPO / "test-screenshots"))
 
 # leak_guard: a test that leaves a resource open fails itself (see tests/test_isolation.py)
 pytest_plugins = ["pytester", "leak_guard"]
@@ -82,3 +84,8 @@ def shared_file(relative: str) -> Path:
 async def upsert(index: RedisIndex, article_id: str, fp: Fingerprint, meta: dict[str, str]) -> UpsertResult:
     """One article written as the service writes a chunk of them (its verdict unrecorded)."""
     return (await index.write(index.encode([Write(article_id, fp, meta)])))[0]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if SCREENSHOTS.is_dir() and any(SCREENSHOTS.iterdir()):
+        terminalreporter.write_line(f"dashboard screenshots: {SCREENSHOTS}")

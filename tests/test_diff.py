@@ -84,3 +84,9 @@ async def test_diff_of_two_indexed_articles_and_check_with_explain(client: TestC
         assert resp.status == status and named in (await resp.json())["error"]["message"], path
     resp = await client.post("/v1/check?explain=99", json={"text": SITE})
     assert resp.status == 422 and "explain" in (await resp.json())["error"]["message"]
+
+
+def test_curly_and_straight_apostrophes_make_the_same_words() -> None:
+    """A site's typography is no change: a curly apostrophe makes the words a straight one does."""
+    a, b = "The monitor's head said it.", "The monitor\u2019s head said it."
+    assert [p.kind for p in diff(a, b).passages] == ["same"]

@@ -37,6 +37,8 @@ async def test_metrics_count_requests_articles_and_matches(client: TestClient) -
     assert 'dedup_articles_indexed_total{status="created"} 2.0' in text
     assert 'dedup_articles_indexed_total{status="unchanged"} 1.0' in text
     assert _sample(text, "dedup_matches_total") == 2.0
+    assert 'dedup_verdicts_total{relation="new"} 1.0' in text
+    assert 'dedup_verdicts_total{relation="exact"} 2.0' in text  # "b" and its re-send
     assert _sample(text, "dedup_index_articles") == 2.0
     assert _sample(text, "dedup_http_request_duration_seconds_count") >= 4
 
