@@ -48,7 +48,8 @@ class ClusterFilters:
                 return None
         titles = [m["title"] for m in s.metas if m.get("title")]
         return {"cluster_id": s.cluster_id, "size": s.size, "sites": sites, "agency": agency, "lang": lang,
-                "title": titles[0] if titles else None, "updated_at": iso_time(float(s.position.score))}  # fmt: skip
+                "title": titles[0] if titles else None, "updated_at": iso_time(float(s.position.score)),
+                "first_seen": iso_time(s.first) if s.first is not None else None}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

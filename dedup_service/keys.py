@@ -22,6 +22,7 @@ def key_layout(prefix: str) -> dict[str, str]:
         "cluster": f"{tag}:c:",  # set per cluster: internal ids of its members
         "anchor": f"{tag}:a:",  # hash per shard of anchor postings: + 2-byte shard; field -> internal ids
         "recent": f"{tag}:r",  # zset: cluster id -> time of its last change
+        "first": f"{tag}:rf",  # zset: cluster id -> ingest time of its earliest member (2 members or more)
         "site": f"{tag}:s:",  # zset per site: line key -> stories that carried the line
         "low": f"{tag}:lo",  # retention cursor: the oldest internal id not yet expired
         "layout": f"{tag}:conf",  # hash: the settings the index was built with (must not change)
@@ -31,7 +32,9 @@ def key_layout(prefix: str) -> dict[str, str]:
 
 
 # the keys the script uses, in the order it unpacks them from KEYS
-SCRIPT_KEYS = ("ids", "seq", "cseq", "recent", "low", "pending", "doc", "band", "anchor", "link", "cluster", "site")
+SCRIPT_KEYS = (
+    "ids", "seq", "cseq", "recent", "first", "low", "pending", "doc", "band", "anchor", "link", "cluster", "site",
+)  # fmt: skip
 
 
 def site_key(site: str) -> str:

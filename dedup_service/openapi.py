@@ -136,7 +136,9 @@ SCHEMAS: dict[str, Any] = {
             "properties": {"cluster_id": _STR, "size": {"type": "integer"}, "sites": {"type": "array", "items": _STR},
                            "agency": _NSTR, "lang": _NSTR, "title": _NSTR,
                            "updated_at": {"type": "string", "format": "date-time",
-                                          "description": "when a member last joined or left"}}}},
+                                          "description": "when a member last joined or left"},
+                           "first_seen": {"type": ["string", "null"], "format": "date-time",
+                                          "description": "when its earliest member was ingested"}}}},
                        "next": {**_NSTR, "description": "send as `cursor` (with the same filters) for the clusters "
                                                         "after these; null when there are no more"}},
     },

@@ -36,7 +36,7 @@ EXPIRED_ROW = ("removed", "steps")
 FINISHED_ROW = ("cluster", "learnt")
 MEMBER_ROW = ("iid", "ext", "record", "meta", "text_hash", "ingested")
 CLUSTER_ROW = ("size", "members")
-SUMMARY_ROW = ("cluster", "score", "size", "metas")
+SUMMARY_ROW = ("cluster", "score", "size", "metas", "first")
 LISTING_ROW = ("scanned", "last_score", "last_cluster", "clusters")
 # items, by command: the fields of each, in the order their values are sent
 WRITE_ITEM = ("id", "text_hash", "bands", "anchors", "record", "meta", "text", "site", "line_keys", "sent_hash")
@@ -157,6 +157,7 @@ class ClusterSummary:
     size: int
     metas: list[dict[str, str]]
     position: ListingCursor  # where a listing that stops at this cluster goes on
+    first: float | None  # ingest time of its earliest member (None in indexes older than that)
 
 
 class _TextCodec(threading.local):
@@ -316,8 +317,8 @@ def listing(reply: Sequence[Any], count: int) -> tuple[ListingCursor | None, lis
     scanned, score, last, rows = reply
     summaries = [
         ClusterSummary(_text(cid), int(size), [orjson.loads(m) for m in metas if m is not None],
-                       ListingCursor(_text(at), _text(cid)))
-        for cid, at, size, metas in rows
+                       ListingCursor(_text(at), _text(cid)), float(first) if first else None)
+        for cid, at, size, metas, first in rows
     ]  # fmt: skip
     return (ListingCursor(_text(score), _text(last)) if int(scanned) == count else None), summaries
 

@@ -86,6 +86,15 @@ async def upsert(index: RedisIndex, article_id: str, fp: Fingerprint, meta: dict
     return (await index.write(index.encode([Write(article_id, fp, meta)])))[0]
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The screenshots and timings printed at the end are this run's."""
+    if SCREENSHOTS.is_dir():
+        for old in [*SCREENSHOTS.glob("*.png"), SCREENSHOTS / "timings.txt"]:
+            old.unlink(missing_ok=True)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if SCREENSHOTS.is_dir() and any(SCREENSHOTS.iterdir()):
         terminalreporter.write_line(f"dashboard screenshots: {SCREENSHOTS}")
+        if (timings := SCREENSHOTS / "timings.txt").is_file():
+            terminalreporter.write(timings.read_text())

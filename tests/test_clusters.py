@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp.test_utils import TestClient
 from conftest import FIXTURES
 from test_api import post
@@ -30,6 +32,33 @@ async def test_bridging_copy_merges_and_deleting_it_splits(client: TestClient) -
     assert await cluster_of(client, "a") != await cluster_of(client, "c")
     resp = await client.get(f"/v1/clusters/{b['cluster_id']}")
     assert resp.status == 200 and (await resp.json())["size"] == 1
+
+
+async def _first_seen(client: TestClient, article_id: str) -> tuple[str, str]:
+    """The listed first appearance of the article's cluster, and the article's ingest time."""
+    cid = await cluster_of(client, article_id)
+    listed = (await (await client.get("/v1/clusters", params={"min_size": "1", "limit": "100"})).json())["clusters"]
+    members = (await (await client.get(f"/v1/clusters/{cid}")).json())["members"]
+    ingested = next(m["ingested_at"] for m in members if m["id"] == article_id)
+    return next(c["first_seen"] for c in listed if c["cluster_id"] == cid), ingested
+
+
+async def test_a_clusters_first_appearance_follows_merges_splits_and_deletes(client: TestClient) -> None:
+    await post(client, "/v1/articles", {"id": "a", "text": FIRST_HALF}, 201)
+    await asyncio.sleep(1.1)  # ingest times are listed to the second
+    await post(client, "/v1/articles", {"id": "c", "text": SECOND_HALF}, 201)
+    await asyncio.sleep(1.1)
+    await post(client, "/v1/articles", {"id": "b", "text": AGENCY}, 201)  # bridges a and c
+    first, a_at = await _first_seen(client, "a")
+    assert first == a_at and first < (await _first_seen(client, "c"))[1]
+    assert (await client.delete("/v1/articles/b")).status == 204  # splits them again
+    for article_id in "ac":
+        first, at = await _first_seen(client, article_id)
+        assert first == at
+    await post(client, "/v1/articles", {"id": "b", "text": AGENCY}, 201)
+    assert (await client.delete("/v1/articles/a")).status == 204  # the first member gone
+    first, b_at = await _first_seen(client, "b")
+    assert first == (await _first_seen(client, "c"))[1] < b_at
 
 
 async def test_replacing_the_bridge_with_other_text_splits_too(client: TestClient) -> None:

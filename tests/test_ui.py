@@ -119,6 +119,7 @@ async def test_the_feed_lists_stories_filters_them_and_shows_a_copy_as_it_arrive
     assert await entries.count() == 1
     assert "Port Alder floods recede" in await entries.first.inner_text()
     assert "AFP" in await entries.first.inner_text()
+    assert await entries.first.locator("time.first").count() == 1 and await entries.first.locator("time.last").count()
     await readable(page)
     # a copy ingested after the page was opened shows up without a reload
     await ingest(http, id="drought", text=DROUGHT, source="AFP", site="afp.com", title="Drought aid")
@@ -224,7 +225,8 @@ async def test_stats_plot_the_relations_and_the_sites_that_republish_each_agency
 
 
 async def test_a_cluster_of_500_members_renders(browser: Any, service: tuple[str, aiohttp.ClientSession]) -> None:
-    """The figure is printed, not asserted: timed asserts do not belong in tests."""
+    """The time is reported at the end of the run (conftest), not asserted: a timed assert
+    on a shared 2-core box would fail by chance."""
     base, http = service
     first = await ingest(http, id="copy-0", text=AGENCY, site="site-0.example")
     batch = [{"id": f"copy-{i}", "text": AGENCY + f"\nCredit line {i}", "site": f"site-{i % 40}.example"}
@@ -237,7 +239,8 @@ async def test_a_cluster_of_500_members_renders(browser: Any, service: tuple[str
     await page.wait_for_function("document.querySelectorAll('table.members tbody tr').length === 500")
     took = time.perf_counter() - t0
     assert await page.locator("svg.timeline circle").count() == 500
-    print(f"\n500-member cluster page: {took * 1000:.0f} ms from navigation to the last row")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    (SCREENSHOTS / "timings.txt").write_text(f"500-member cluster page: {took * 1000:.0f} ms to its last row\n")
     assert errors == []
 
 

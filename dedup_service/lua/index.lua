@@ -13,7 +13,7 @@
 -- b band tokens, a anchor tokens, r record (signature and facts, packed by the caller),
 -- m metadata (JSON), z cleaned text (zstd; zlib when written by earlier versions), s hash
 -- of the text as sent (before site chrome was taken out: what "sent again" compares).
-local IDS, SEQ, CSEQ, RECENT, LOW, PENDING, P_DOC, P_BAND, P_ANCHOR, P_LINK, P_CL, P_SITE = unpack(KEYS)
+local IDS, SEQ, CSEQ, RECENT, FIRST, LOW, PENDING, P_DOC, P_BAND, P_ANCHOR, P_LINK, P_CL, P_SITE = unpack(KEYS)
 
 -- ARGV: the command; n, then n argument names and n values; then, when items follow, m,
 -- m field names, and m values an item.
@@ -101,6 +101,25 @@ local function new_cluster(now)
   local cid = 'c' .. redis.call('INCR', CSEQ)
   touch(cid, now)
   return cid
+end
+
+-- A cluster's first appearance: the ingest time of its earliest member. FIRST keeps it for
+-- clusters of two members or more; a lone article's is its own ingest time (most stories
+-- are never copied, and an entry each would cost them about 120 bytes).
+local function first_of(cid)
+  local t = redis.call('ZSCORE', FIRST, cid)
+  if t then return t end
+  local only = redis.call('SRANDMEMBER', P_CL .. cid)
+  return only and redis.call('HGET', P_DOC .. only, 'i')
+end
+
+local function set_first(cid, members)
+  local low, at = nil, nil
+  for _, m in ipairs(members) do
+    local t = redis.call('HGET', P_DOC .. m, 'i')
+    if t and (not low or tonumber(t) < low) then low, at = tonumber(t), t end
+  end
+  if at and #members > 1 then redis.call('ZADD', FIRST, at, cid) else redis.call('ZREM', FIRST, cid) end
 end
 
 -- Candidates: articles sharing an LSH bucket, or at least `min_shared` anchors (fewer
@@ -218,12 +237,14 @@ local function split(cid, now)
       redis.call('SADD', P_CL .. ncid, m)
       redis.call('HSET', P_DOC .. m, 'c', ncid)
     end
+    set_first(ncid, comps[k])
   end
+  set_first(cid, comps[1])
 end
 
 local function remove(iid, now)
   local doc = P_DOC .. iid
-  local d = redis.call('HMGET', doc, 'x', 'b', 'a', 'c')
+  local d = redis.call('HMGET', doc, 'x', 'b', 'a', 'c', 'i')
   if not d[1] then return 0 end
   local bands, anchors, cid = d[2], d[3], d[4]
   for i = 0, #bands / TOK - 1 do
@@ -242,9 +263,15 @@ local function remove(iid, now)
   redis.call('SREM', P_CL .. cid, iid)
   if redis.call('EXISTS', P_CL .. cid) == 0 then
     redis.call('ZREM', RECENT, cid)
+    redis.call('ZREM', FIRST, cid)
   else
     touch(cid, now)
     if #nbrs > 1 then split(cid, now) end
+    -- its first member gone, the next one is its first appearance; alone, its own
+    local first = redis.call('ZSCORE', FIRST, cid)
+    if first and (tonumber(first) == tonumber(d[5]) or redis.call('SCARD', P_CL .. cid) == 1) then
+      set_first(cid, redis.call('SMEMBERS', P_CL .. cid))
+    end
   end
   return 1
 end
@@ -267,16 +294,21 @@ local function link(iid, others, now)
       end
     end
   end
+  local first = first_of(best)
   for ocid in pairs(merge) do
     if ocid ~= best then
+      local theirs = first_of(ocid)
+      if theirs and (not first or tonumber(theirs) < tonumber(first)) then first = theirs end
       for _, m in ipairs(redis.call('SMEMBERS', P_CL .. ocid)) do
         redis.call('HSET', P_DOC .. m, 'c', best)
         redis.call('SADD', P_CL .. best, m)
       end
       redis.call('DEL', P_CL .. ocid)
       redis.call('ZREM', RECENT, ocid)
+      redis.call('ZREM', FIRST, ocid)
     end
   end
+  if first and redis.call('SCARD', P_CL .. best) > 1 then redis.call('ZADD', FIRST, first, best) end
   touch(best, now)
   return best
 end
@@ -460,7 +492,7 @@ elseif CMD == 'recent' then
   -- max_members. Scans `count` clusters after the cursor, newest change first (those
   -- changed at one time in the reverse order of their ids, as the zset keeps them);
   -- returns a row: scanned, last_score, last_cluster (the last scanned), clusters (a row
-  -- each of those of at least min_size members: cluster, score, size, metas).
+  -- each of those of at least min_size members: cluster, score, size, metas, first).
   local top, after, count = ARGS.after_score, ARGS.after_cluster, tonumber(ARGS.count)
   local SUMMARY = row_fields(ARGS.summary_row)
   local scanned = {}
@@ -488,7 +520,9 @@ elseif CMD == 'recent' then
       for _, m in ipairs(redis.call('SRANDMEMBER', P_CL .. cid, tonumber(ARGS.max_members))) do
         metas[#metas + 1] = redis.call('HGET', P_DOC .. m, 'm')
       end
-      clusters[#clusters + 1] = row({cluster = cid, score = scanned[i + 1], size = size, metas = metas}, SUMMARY)
+      local first = first_of(cid) or ''  -- none for clusters of indexes written before FIRST
+      clusters[#clusters + 1] = row({cluster = cid, score = scanned[i + 1], size = size, metas = metas,
+        first = first}, SUMMARY)
     end
   end
   return row({scanned = #scanned / 2, last_score = scanned[#scanned] or '', last_cluster = scanned[#scanned - 1] or '',

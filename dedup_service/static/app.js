@@ -101,7 +101,8 @@ function feedEntry(c) {
       el("span", {}, `${c.size} articles`),
       el("span", {}, `${c.sites.length} ${c.sites.length === 1 ? "site" : "sites"}`),
       c.lang ? el("span", {}, c.lang) : null,
-      el("time", { datetime: c.updated_at }, `last ${when(c.updated_at)}`)));
+      c.first_seen ? el("time", { datetime: c.first_seen, class: "first" }, `first ${when(c.first_seen)}`) : null,
+      el("time", { datetime: c.updated_at, class: "last" }, `last ${when(c.updated_at)}`)));
 }
 
 // ---- /ui/clusters/{id}: the original and every member ----------------------------------
