@@ -181,6 +181,25 @@ async def test_link_merges_clusters_and_delete_splits_them(index: RedisIndex) ->
     assert cab in after.values()
 
 
+async def test_first_appearance_is_kept_for_clusters_of_two_or_more_and_learnt_by_older_indexes(
+    index: RedisIndex, key_prefix: str
+) -> None:
+    a = await upsert(index, "a", FP("a " + STORY), {})
+    b = await upsert(index, "b", FP("b " + STORY), {})
+    first_key = key_layout(key_prefix)["first"]
+    assert await index.redis.zcard(first_key) == 0  # lone articles cost no entry
+    cid = (await index.finish(b.iid, [a.iid])).cluster_id
+    a_at = float((await index.redis.hget(f"{{{key_prefix}}}:d:{a.iid}", "i")).decode())
+    assert await index.redis.zscore(first_key, cid) == a_at
+    await index.redis.delete(first_key)  # as an index written before it was kept
+    _, [summary] = await index.recent_clusters(0.0, None, 10, 2, 10)
+    assert summary.first == a_at and await index.redis.zscore(first_key, cid) == a_at  # learnt on the way
+    await index.delete("a")
+    _, [summary] = await index.recent_clusters(0.0, None, 10, 1, 10)
+    assert summary.first == float((await index.redis.hget(f"{{{key_prefix}}}:d:{b.iid}", "i")).decode())
+    assert await index.redis.zcard(first_key) == 0  # alone again
+
+
 async def test_link_to_a_deleted_article_is_ignored(index: RedisIndex) -> None:
     a = await upsert(index, "a", FP(STORY), {})
     b = await upsert(index, "b", FP("b " + STORY), {})

@@ -271,6 +271,12 @@ async def test_with_api_keys_the_dashboard_asks_for_a_key_once_and_refuses_cross
             assert r.status == 403 and "Set-Cookie" not in r.headers
         async with http.get(base + "/ui/static/app.js", allow_redirects=False) as r:
             assert r.status == 303  # the dashboard's own files too
+    # signing out from another site is refused; from the dashboard it ends the session
+    assert (await ctx.post(base + "/ui/logout", headers={"Origin": "https://evil.example"})).status == 403
+    await page.get_by_role("button", name="Sign out").click()
+    await page.wait_for_url("**/ui/login")
+    await page.goto(base + "/ui/")
+    assert "/ui/login" in page.url
     assert [e for e in errors if "404" not in e and "401" not in e] == []
 
 

@@ -106,13 +106,6 @@ end
 -- A cluster's first appearance: the ingest time of its earliest member. FIRST keeps it for
 -- clusters of two members or more; a lone article's is its own ingest time (most stories
 -- are never copied, and an entry each would cost them about 120 bytes).
-local function first_of(cid)
-  local t = redis.call('ZSCORE', FIRST, cid)
-  if t then return t end
-  local only = redis.call('SRANDMEMBER', P_CL .. cid)
-  return only and redis.call('HGET', P_DOC .. only, 'i')
-end
-
 local function set_first(cid, members)
   local low, at = nil, nil
   for _, m in ipairs(members) do
@@ -120,6 +113,14 @@ local function set_first(cid, members)
     if t and (not low or tonumber(t) < low) then low, at = tonumber(t), t end
   end
   if at and #members > 1 then redis.call('ZADD', FIRST, at, cid) else redis.call('ZREM', FIRST, cid) end
+  return at
+end
+
+local function first_of(cid)
+  local t = redis.call('ZSCORE', FIRST, cid)
+  if t then return t end
+  -- a lone article, or a cluster of an index written before FIRST (learnt once, here)
+  return set_first(cid, redis.call('SMEMBERS', P_CL .. cid))
 end
 
 -- Candidates: articles sharing an LSH bucket, or at least `min_shared` anchors (fewer
@@ -520,7 +521,7 @@ elseif CMD == 'recent' then
       for _, m in ipairs(redis.call('SRANDMEMBER', P_CL .. cid, tonumber(ARGS.max_members))) do
         metas[#metas + 1] = redis.call('HGET', P_DOC .. m, 'm')
       end
-      local first = first_of(cid) or ''  -- none for clusters of indexes written before FIRST
+      local first = first_of(cid) or ''
       clusters[#clusters + 1] = row({cluster = cid, score = scanned[i + 1], size = size, metas = metas,
         first = first}, SUMMARY)
     end
