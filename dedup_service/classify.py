@@ -33,7 +33,7 @@ import numpy as np
 from . import constants as c_
 from .align import Alignment, align, facts_agree_in_place, kept_phrases
 from .candidate import Candidate
-from .estimates import containment_and_error, screen
+from .estimates import Screened, containment_and_error, screen
 from .features import Facts, contained_share
 from .fingerprint import Fingerprint
 from .models import Match, Relation
@@ -115,10 +115,12 @@ def _facts_agree(query: Fingerprint, cand: Candidate, t: Thresholds) -> bool:
     return facts_agree(small, large, t.facts, t.contained)
 
 
-def _figures_all_agree(query: Fingerprint, cand: Candidate) -> bool:
-    """Every figure of the smaller text (the query on a tie) reappears in the larger."""
+def _figures_replaced(query: Fingerprint, cand: Candidate) -> bool:
+    """Two or more of the smaller text's figures (the query's on a tie) are missing from
+    the larger: more than the one a site's own line adds to a copy (the day in its
+    dateline, a figure in its headline), as a template's figures replaced do."""
     small, large = (query.facts, cand.facts) if query.signature.size <= cand.size else (cand.facts, query.facts)
-    return contained_share(small.figures, large.figures) in (None, 1.0)
+    return len(set(small.figures.tolist()) - set(large.figures.tolist())) >= 2
 
 
 def _long_enough(query: Fingerprint, cand: Candidate, t: Thresholds) -> bool:
@@ -132,17 +134,14 @@ class Judgement(NamedTuple):
     similarity: float
     containment: float  # of the query in the candidate
     coverage: float  # of the candidate in the query
-    # a copy whose figures agree as sets only in part; below near-duplicate similarity, a
-    # copy or a possible one by the estimates (within two standard errors), a copy but for
-    # facts that differ as sets, or a possible rewrite: the pair should be measured (texts
-    # of up to max_aligned_words; longer ones have precise estimates)
+    # below near-duplicate similarity, a copy or a possible one by the estimates (within
+    # two standard errors), a copy but for facts that differ as sets, or a possible
+    # rewrite: the pair should be measured (texts of up to max_aligned_words; longer ones
+    # have precise estimates)
     undecided: bool = False
     # measured only to tell whether the query was written from the candidate (a rewrite,
     # or related as a template): the best REWRITE_SOURCES of these are
     source_only: bool = False
-    # a copy whose figures agree as sets only in part: only its facts are compared in
-    # place (``facts_agree_in_place``), its estimates stand
-    facts_only: bool = False
 
 
 def _could_be_copy(query: Fingerprint, cand: Candidate, sim: float, c_q: float, c_c: float,
@@ -178,16 +177,12 @@ def relate(
     nq, nc = query.signature.size, cand.size
     measurable = aligned is None and max(nq, nc) <= t.max_aligned_words
     agree = aligned.facts_agree if aligned is not None else _facts_agree(query, cand, t)
-    # a copy's figures that agree as sets only in part may be small numbers that collide (a
-    # template's "7" where the story's "3" was, and "7" elsewhere in the story): they are
-    # compared in place, in texts of any length
-    unsure = agree and aligned is None and not _figures_all_agree(query, cand)
     if agree and sim >= t.near:
         if c_q >= t.contained and nq <= t.size_ratio * nc:
-            return Judgement(Relation.CONTAINED, sim, c_q, c_c, unsure, facts_only=unsure)
+            return Judgement(Relation.CONTAINED, sim, c_q, c_c)
         if c_c >= t.contained and nc <= t.size_ratio * nq:
-            return Judgement(Relation.CONTAINS, sim, c_q, c_c, unsure, facts_only=unsure)
-        return Judgement(Relation.NEAR_DUPLICATE, sim, c_q, c_c, unsure, facts_only=unsure)
+            return Judgement(Relation.CONTAINS, sim, c_q, c_c)
+        return Judgement(Relation.NEAR_DUPLICATE, sim, c_q, c_c)
     if not _long_enough(query, cand, t):
         return Judgement(None, sim, c_q, c_c)
     if aligned is not None:
@@ -196,9 +191,8 @@ def relate(
         # below near-duplicate similarity a copy is known by its containment alone; one
         # shared anchor (a short text may be a candidate by one) is one phrase in common,
         # whatever it makes of the estimate: measured, where the texts can be aligned
-        thin = measurable and cand.shared_anchors < c_.MIN_SHARED_ANCHORS
-        relation = Relation.CONTAINED if c_q >= c_c else Relation.CONTAINS
-        return Judgement(relation, sim, c_q, c_c, thin or unsure, facts_only=unsure and not thin)
+        thin = cand.shared_anchors < c_.MIN_SHARED_ANCHORS
+        return Judgement(Relation.CONTAINED if c_q >= c_c else Relation.CONTAINS, sim, c_q, c_c, measurable and thin)
     if aligned is None:
         if max(c_q, c_c) >= t.related:
             could_be_copy = _could_be_copy(query, cand, sim, c_q, c_c, searched_anchors, t)
@@ -236,7 +230,7 @@ def examine(
     """Verified matches (see ``verify``), and the internal ids of the candidates whose
     relation the estimates could not settle and ``texts`` did not hold: give their texts
     to settle them."""
-    matches, unsure = [], []
+    matches = []
     screened = screen(query, candidates, searched_anchors, thresholds)
     judged_all = [relate(query, candidates[i], sim, c_q, c_c, searched_anchors, thresholds)
                   for i, sim, c_q, c_c in screened]  # fmt: skip
@@ -246,18 +240,18 @@ def examine(
     rewrites.sort(key=lambda k: -candidates[screened[k][0]].shared_anchors)
     for k in rewrites[c_.REWRITE_SOURCES :]:
         judged_all[k] = judged_all[k]._replace(undecided=False)
+    templates, unsure = _templates_in_place(query, candidates, screened, judged_all, thresholds, texts)
     for (i, sim, c_q, c_c), judged in zip(screened, judged_all, strict=True):
         cand = candidates[i]
-        if judged.undecided:
+        if judged.relation in COPY_RELATIONS and cand.cluster_id in templates:
+            judged = judged._replace(relation=Relation.RELATED)  # other figures in place: a template
+        elif judged.undecided:
             if texts and cand.iid in texts:
                 text = texts[cand.iid]
                 # a possible rewrite only: aligned if it keeps enough phrases (a cheaper count)
                 worth = judged.relation is not None or kept_phrases(query.text, text) >= thresholds.rewrite
-                if judged.facts_only:  # a copy with other figures in place is a template
-                    if not facts_agree_in_place(query.text, text, thresholds.facts):
-                        judged = judged._replace(relation=Relation.RELATED)
-                elif worth and (aligned := align(query.text, text, thresholds.facts, thresholds.contained,
-                                                 thresholds.max_aligned_words)) is not None:  # fmt: skip
+                if worth and (aligned := align(query.text, text, thresholds.facts, thresholds.contained,
+                                               thresholds.max_aligned_words)) is not None:  # fmt: skip
                     judged = relate(query, cand, sim, c_q, c_c, searched_anchors, thresholds, aligned)
             else:
                 unsure.append(cand.iid)
@@ -265,6 +259,40 @@ def examine(
             matches.append(Match(cand.id, judged.similarity, judged.containment, judged.relation, cand.cluster_id,
                                  cand.meta, judged.coverage))  # fmt: skip
     return sort_matches(matches), unsure
+
+
+def _templates_in_place(
+    query: Fingerprint,
+    candidates: Sequence[Candidate],
+    screened: Screened,
+    judged_all: Sequence[Judgement],
+    thresholds: Thresholds,
+    texts: Mapping[str, str] | None,
+) -> tuple[set[str], list[str]]:
+    """The clusters of which the query is a template, and the internal ids whose texts
+    that needs. Figures that agree as sets may be small numbers that collide (a template's
+    "7" where the story said "3", and a "7" elsewhere in the story), so a copy with
+    figures replaced (``_figures_replaced``) has its facts compared in place
+    (``facts_agree_in_place``, any length; the estimates stand). A cluster is one story:
+    only its most similar copy is looked at, and its other copies follow, so a story
+    copied hundreds of times costs one comparison."""
+    leads: dict[str, Candidate] = {}
+    for k in sorted(range(len(screened)), key=lambda k: -screened[k][1]):
+        judged = judged_all[k]
+        if judged.relation in COPY_RELATIONS - {Relation.EXACT} and not judged.undecided:
+            cand = candidates[screened[k][0]]
+            leads.setdefault(cand.cluster_id, cand)
+    templates: set[str] = set()
+    needed: list[str] = []
+    for cluster_id, cand in leads.items():
+        if not _figures_replaced(query, cand):
+            continue
+        if texts and cand.iid in texts:
+            if not facts_agree_in_place(query.text, texts[cand.iid], thresholds.facts):
+                templates.add(cluster_id)
+        else:
+            needed.append(cand.iid)
+    return templates, needed
 
 
 def verify(
