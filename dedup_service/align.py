@@ -124,10 +124,10 @@ def align(
 
 
 def facts_agree_in_place(text_a: str, text_b: str, threshold: float) -> bool:
-    """``align``'s facts check for texts too long to align word by word: each fact is
-    compared with what the other text states in the same place, between the same two
-    words. A place that one text has and the other lacks (a headline, a cut paragraph) is
-    no disagreement, and small numbers that collide elsewhere in the text do not make a
+    """Facts compared in place without aligning the words, so at any length: each fact
+    against what the other text states in the same place, between the same two words. A
+    place that one text has and the other lacks (a headline, a cut paragraph) is no
+    disagreement, and small numbers that collide elsewhere in the text do not make a
     template's other figures agree. Facts count once each, as in ``align``: most
     (``threshold``) of the smaller text's figures, and of its names, stated alike."""
     a, b = _tokens(text_a), _tokens(text_b)

@@ -107,19 +107,23 @@ def facts_agree(small: Facts, large: Facts, threshold: float, nearly_all: float)
     return names >= threshold and (keys[0] in vocabulary or names >= nearly_all)
 
 
+def _smaller_first(query: Fingerprint, cand: Candidate) -> tuple[Facts, Facts]:
+    """The facts of the smaller text (the query on a tie), then the larger's."""
+    return (query.facts, cand.facts) if query.signature.size <= cand.size else (cand.facts, query.facts)
+
+
 def _facts_agree(query: Fingerprint, cand: Candidate, t: Thresholds) -> bool:
-    """``facts_agree`` of the smaller text (the query on a tie) in the larger."""
+    """``facts_agree`` of the smaller text in the larger."""
     if fast is not None:  # the same results as the Python below
         return fast.agree(query.record, cand.record, t.facts, t.contained)
-    small, large = (query.facts, cand.facts) if query.signature.size <= cand.size else (cand.facts, query.facts)
-    return facts_agree(small, large, t.facts, t.contained)
+    return facts_agree(*_smaller_first(query, cand), t.facts, t.contained)
 
 
 def _figures_replaced(query: Fingerprint, cand: Candidate) -> bool:
-    """Two or more of the smaller text's figures (the query's on a tie) are missing from
-    the larger: more than the one a site's own line adds to a copy (the day in its
-    dateline, a figure in its headline), as a template's figures replaced do."""
-    small, large = (query.facts, cand.facts) if query.signature.size <= cand.size else (cand.facts, query.facts)
+    """Two or more of the smaller text's figures are missing from the larger: more than
+    the one a site's own line adds to a copy (the day in its dateline, a figure in its
+    headline), as a template's figures replaced do."""
+    small, large = _smaller_first(query, cand)
     return len(set(small.figures.tolist()) - set(large.figures.tolist())) >= 2
 
 
@@ -261,6 +265,10 @@ def examine(
     return sort_matches(matches), unsure
 
 
+# copy verdicts whose figures may still differ (an exact copy's are the same)
+_INEXACT_COPIES = COPY_RELATIONS - {Relation.EXACT}
+
+
 def _templates_in_place(
     query: Fingerprint,
     candidates: Sequence[Candidate],
@@ -279,7 +287,7 @@ def _templates_in_place(
     leads: dict[str, Candidate] = {}
     for k in sorted(range(len(screened)), key=lambda k: -screened[k][1]):
         judged = judged_all[k]
-        if judged.relation in COPY_RELATIONS - {Relation.EXACT} and not judged.undecided:
+        if judged.relation in _INEXACT_COPIES and not judged.undecided:
             cand = candidates[screened[k][0]]
             leads.setdefault(cand.cluster_id, cand)
     templates: set[str] = set()

@@ -28,13 +28,16 @@ STATIC = Path(__file__).parent / "static"
 
 routes = web.RouteTableDef()
 
+# what every page's head starts with (an empty icon: no request for /favicon.ico)
+_HEAD = """<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">"""
+
 _SHELL = """<!doctype html>
 <html lang="en">
 <head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
+{head}
 <title>{title} · dedup-service</title>
-<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/ui/static/app.css">
 <script type="module" src="/ui/static/app.js"></script>
 </head>
@@ -54,10 +57,8 @@ _LOGOUT = """<form method="post" action="/ui/logout"><button type="submit">Sign 
 _LOGIN = """<!doctype html>
 <html lang="en">
 <head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
+{head}
 <title>Sign in · dedup-service</title>
-<link rel="icon" href="data:,">
 <style>
 body {{ font: 16px/1.5 system-ui, sans-serif; max-width: 24rem; margin: 4rem auto; padding: 0 1rem; }}
 input, button {{ font: inherit; padding: .4rem; width: 100%; box-sizing: border-box; margin: .3rem 0; }}
@@ -82,8 +83,11 @@ input, button {{ font: inherit; padding: .4rem; width: 100%; box-sizing: border-
 def _page(request: web.Request, title: str, page: str, **data: str) -> web.Response:
     attrs = " ".join(f'data-{k}="{html.escape(v)}"' for k, v in {"page": page, **data}.items())
     logout = _LOGOUT if request.app[API_KEYS] else ""
-    body = _SHELL.format(title=html.escape(title), data=attrs, logout=logout)
-    return web.Response(text=body, content_type="text/html", headers={"Cache-Control": "no-store"})
+    return _html(_SHELL.format(head=_HEAD, title=html.escape(title), data=attrs, logout=logout))
+
+
+def _html(body: str, status: int = 200) -> web.Response:
+    return web.Response(text=body, status=status, content_type="text/html", headers={"Cache-Control": "no-store"})
 
 
 def _same_origin(request: web.Request) -> bool:
@@ -138,8 +142,7 @@ async def login_form(request: web.Request) -> web.Response:
 def _login(request: web.Request, error: str, status: int) -> web.Response:
     action = LOGIN_PATH + "?next=" + quote(_next_page(request.query.get("next")), safe="/")
     message = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
-    body = _LOGIN.format(action=html.escape(action), error=message)
-    return web.Response(text=body, status=status, content_type="text/html", headers={"Cache-Control": "no-store"})
+    return _html(_LOGIN.format(head=_HEAD, action=html.escape(action), error=message), status)
 
 
 @routes.post(LOGIN_PATH)
