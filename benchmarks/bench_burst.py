@@ -14,16 +14,17 @@ as a rising row.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import random
 import statistics
+import sys
 import time
 
 from common import (
     datasketch_query_insert,
     load_articles,
     naive_minhash,
+    parse_args,
     print_table,
     private_redis,
     variant,
@@ -60,12 +61,9 @@ async def service_run(url: str, texts: list[str]) -> tuple[list[float], int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--copies", type=int, default=500)
-    parser.add_argument("--json")
-    args = parser.parse_args()
+    args = parse_args(__doc__, copies=500)
     if args.copies < WINDOWS:
-        parser.error(f"--copies must be at least {WINDOWS}")
+        sys.exit(f"--copies must be at least {WINDOWS}")
     texts = copies_of(args.copies)
     with private_redis() as url:
         times = {DATASKETCH: datasketch_query_insert(url, [naive_minhash(t) for t in texts])}

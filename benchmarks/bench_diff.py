@@ -11,14 +11,13 @@ redis-server; one client asks for one pair at a time.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import random
 import time
 
 import aiohttp
 from aiohttp import web
-from common import load_articles, percentile, print_table, private_redis, write_json
+from common import load_articles, parse_args, percentile, print_table, private_redis, write_json
 
 from dedup_service import Settings, create_app
 
@@ -79,11 +78,7 @@ async def run(url: str, pairs: int, reps: int) -> dict[str, list[float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--pairs", type=int, default=50)
-    parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--json")
-    args = parser.parse_args()
+    args = parse_args(__doc__, pairs=50, reps=5)
     with private_redis() as url:
         times = asyncio.run(run(url, args.pairs, args.reps))
     base = percentile(times["GET /v1/articles/{id}"], 0.5)

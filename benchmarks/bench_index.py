@@ -28,7 +28,8 @@ are re-salted, so each lands in postings of its own as a distinct article would,
 record and text of a real article (so memory per article stays representative). It
 loads in chunks of 500 (UPSERT_CHUNK articles a script call), 4 in flight.
 
-    python benchmarks/bench_index.py [--articles 10000] [--scale 100000[,1000000]] [--shard-bits 13] [--json FILE]
+    python benchmarks/bench_index.py [--articles 10000] [--scale 100000[,1000000]] [--shard-bits 13]
+                                     [--anchor-sample 8] [--json FILE]
 """
 
 from __future__ import annotations
@@ -68,11 +69,11 @@ from dedup_service.normalize import split_lines
 from dedup_service.protocol import Write
 
 META = {"site": "bench"}
-SHARD_BITS = [13]  # set from --shard-bits
+LAYOUT = [IndexLayout()]  # set from --shard-bits and --anchor-sample
 
 
 def _index(client: Any, prefix: str) -> RedisIndex:
-    return RedisIndex(client, prefix, max_candidates=2000, layout=IndexLayout(shard_bits=SHARD_BITS[0]))
+    return RedisIndex(client, prefix, max_candidates=2000, layout=LAYOUT[0])
 
 
 def used_memory(url: str) -> int:
@@ -188,13 +189,14 @@ def main() -> None:
     parser.add_argument("--baseline-articles", type=int, default=2000)
     parser.add_argument("--scale", default="100000", help="index sizes for the bulk loader, comma-separated")
     parser.add_argument("--shard-bits", type=int, default=13, help="the index's shard_bits setting")
+    parser.add_argument("--anchor-sample", type=int, default=8, help="the index's anchor_sample setting")
     parser.add_argument("--json")
     args = parser.parse_args()
-    SHARD_BITS[0] = args.shard_bits
+    LAYOUT[0] = IndexLayout(shard_bits=args.shard_bits, anchor_sample=args.anchor_sample)
     n = args.articles
     scales = sorted(int(s) for s in args.scale.split(",") if s.strip() and int(s) > n)
     texts = corpus(n)
-    fpr = Fingerprinter(128, 5, 0.5, 1)
+    fpr = Fingerprinter(128, 5, 0.5, 1, args.anchor_sample)
     fps = [fpr(split_lines(t)) for t in texts]
     n_ds = min(n, args.baseline_articles)
     mins = [naive_minhash(t) for t in texts[:n_ds]]

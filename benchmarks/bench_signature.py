@@ -16,11 +16,10 @@ Accuracy: mean absolute error of estimated Jaccard against the exact Jaccard of 
 
 from __future__ import annotations
 
-import argparse
 import random
 
 import numpy as np
-from common import corpus, median, print_table, timed, variant, write_json
+from common import corpus, median, parse_args, print_table, timed, variant, write_json
 from datasketch import MinHash
 
 from dedup_service.fingerprint import Fingerprinter
@@ -50,11 +49,7 @@ def ds_batch(text: str) -> MinHash:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--articles", type=int, default=1000)
-    parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--json")
-    args = parser.parse_args()
+    args = parse_args(__doc__, articles=1000, reps=3)
     texts = corpus(args.articles)
     hasher = MinHasher(PERM, 1)
     fingerprinter = Fingerprinter(PERM, K, 0.5, 1)

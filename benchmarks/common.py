@@ -7,6 +7,7 @@ a paragraph edited. ``corpus(n)`` scales to any size by cycling through the stor
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import random
@@ -161,6 +162,15 @@ def print_table(title: str, header: list[str], rows: list[list[Any]]) -> None:
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for r in cells[1:]:
         print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |")
+
+
+def parse_args(doc: str | None, **defaults: float) -> argparse.Namespace:
+    """A benchmark's command line: ``--name`` for each default (typed by it), and ``--json FILE``."""
+    parser = argparse.ArgumentParser(description=doc)
+    for name, default in defaults.items():
+        parser.add_argument("--" + name.replace("_", "-"), type=type(default), default=default)
+    parser.add_argument("--json", help="write the results here")
+    return parser.parse_args()
 
 
 def write_json(path: str | None, payload: dict[str, Any]) -> None:

@@ -3,76 +3,19 @@
 from __future__ import annotations
 
 import re
+import tomllib
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
+from importlib import resources
 
 from .normalize import SOLO_SCRIPTS
 
-# canonical name -> spellings seen in bylines, datelines and credits
-AGENCIES: dict[str, tuple[str, ...]] = {
-    "AFP": ("AFP", "Agence France-Presse", "Agence France Presse", "France Presse", "أ ف ب", "أ.ف.ب", "فرانس برس"),
-    "AP": ("AP", "Associated Press", "The Associated Press"),
-    "Reuters": ("Reuters", "Reuter", "Thomson Reuters", "رويترز", "Рейтер", "路透社"),
-    "dpa": ("dpa", "Deutsche Presse-Agentur"),
-    "EFE": ("EFE", "Agencia EFE"),
-    "ANSA": ("ANSA",),
-    "Xinhua": ("Xinhua", "新华社", "新華社", "新华网", "Синьхуа"),
-    "Kyodo": ("Kyodo", "Kyodo News", "共同通信", "共同通信社", "共同"),
-    "Yonhap": ("Yonhap", "연합뉴스", "聯合ニュース"),
-    "PA": ("PA", "PA Media", "Press Association"),
-    "UPI": ("UPI", "United Press International"),
-    "Bloomberg": ("Bloomberg",),
-    "TASS": ("TASS", "ТАСС"),
-    "RIA Novosti": ("RIA Novosti", "РИА Новости"),
-    "Interfax": ("Interfax", "Интерфакс"),
-    "ANI": ("ANI",),
-    "PTI": ("PTI", "Press Trust of India"),
-    "IANS": ("IANS",),
-    "AAP": ("AAP", "Australian Associated Press"),
-    "CP": ("The Canadian Press", "Canadian Press"),
-    "Anadolu": ("Anadolu", "Anadolu Agency", "Anadolu Ajansı"),
-    "APA": ("APA",),
-    "Europa Press": ("Europa Press",),
-    "Lusa": ("Lusa",),
-    "Estadão Conteúdo": ("Estadão Conteúdo",),
-    "SPA": ("SPA", "Saudi Press Agency", "واس"),
-    "WAM": ("WAM", "وام"),
-    "KUNA": ("KUNA", "كونا"),
-    "MENA": ("MENA", "أ ش أ"),
-}
-# canonical name -> the agency's own sites: what they publish is the agency's own copy
-AGENCY_DOMAINS: dict[str, tuple[str, ...]] = {
-    "AFP": ("afp.com",),
-    "AP": ("apnews.com", "ap.org"),
-    "Reuters": ("reuters.com",),
-    "dpa": ("dpa.com", "dpa-international.com"),
-    "EFE": ("efe.com",),
-    "ANSA": ("ansa.it",),
-    "Xinhua": ("xinhuanet.com", "news.cn"),
-    "Kyodo": ("kyodonews.net", "kyodonews.jp"),
-    "Yonhap": ("yna.co.kr", "yonhapnews.co.kr"),
-    "PA": ("pa.media",),
-    "UPI": ("upi.com",),
-    "Bloomberg": ("bloomberg.com",),
-    "TASS": ("tass.com", "tass.ru"),
-    "RIA Novosti": ("ria.ru",),
-    "Interfax": ("interfax.ru", "interfax.com"),
-    "ANI": ("aninews.in",),
-    "PTI": ("ptinews.com",),
-    "IANS": ("ianslive.in",),
-    "AAP": ("aap.com.au",),
-    "CP": ("thecanadianpress.com",),
-    "Anadolu": ("aa.com.tr",),
-    "APA": ("apa.at",),
-    "Europa Press": ("europapress.es",),
-    "Lusa": ("lusa.pt",),
-    "Estadão Conteúdo": (),
-    "SPA": ("spa.gov.sa",),
-    "WAM": ("wam.ae",),
-    "KUNA": ("kuna.net.kw",),
-    "MENA": ("mena.org.eg",),
-}
+# canonical name -> spellings seen in bylines, datelines and credits, and -> the agency's own
+# sites (what they publish is the agency's own copy); the table is data, kept in agencies.toml
+_TABLE = tomllib.loads(resources.files(__package__).joinpath("agencies.toml").read_text("utf-8"))
+AGENCIES: dict[str, tuple[str, ...]] = {name: tuple(entry["spellings"]) for name, entry in _TABLE.items()}
+AGENCY_DOMAINS: dict[str, tuple[str, ...]] = {name: tuple(entry["sites"]) for name, entry in _TABLE.items()}
 _BY_SPELLING = {s.casefold(): name for name, spellings in AGENCIES.items() for s in spellings}
 _ALT = "|".join(sorted((re.escape(s) for s in _BY_SPELLING), key=len, reverse=True))
 # spellings in scripts written without spaces: no word boundary sets them apart

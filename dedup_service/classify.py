@@ -10,8 +10,9 @@ Relations, strongest first (thresholds in ``Thresholds``):
 - ``contained`` / ``contains``: the smaller text is clearly smaller and lies inside the
   larger one, and its figures and names reappear there;
 - ``near_duplicate``: Jaccard at or above the threshold, figures and names agreeing;
+- ``rewrite``: written from the match, reordered and reworded, keeping whole phrases of it;
 - ``related``: the texts share far more than chance but are not copies of each other
-  (a rewrite, an update, or the same template filled in with other figures or names).
+  (an update, or the same template filled in with other figures or names).
 
 The estimates are sketches: for a short text (a few dozen words, a handful of anchors)
 their error is several points. And facts compared as sets over whole texts see a site's
@@ -25,7 +26,6 @@ words (``align``), which also compares facts only where the texts differ.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -38,52 +38,9 @@ from .features import Facts, contained_share
 from .fingerprint import Fingerprint
 from .models import Match, Relation
 from .native import fast
+from .thresholds import Thresholds
 
 COPY_RELATIONS = frozenset({Relation.EXACT, Relation.NEAR_DUPLICATE, Relation.CONTAINED, Relation.CONTAINS})
-
-
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    """Decision thresholds. ``near`` is a Jaccard threshold on shingles (as configured);
-    the others are on the estimated share of words (see ``containment``).
-
-    - contained 0.9: "nine in ten words of the smaller text reappear in the larger",
-      a cut-down or extended copy allowing for figures re-keyed and a sentence re-edited;
-    - related 0.7: far above the share unrelated news shares by chance, well below a copy;
-    - facts: the share of the smaller text's figures, and of its names, that must
-      reappear in the larger for any copy verdict;
-    - size_ratio: with a high Jaccard, the smaller text must have at most this share of
-      the larger's shingles to be called a cut-down copy rather than a near duplicate;
-    - min_words: below near-duplicate similarity, the smaller text must have at least this
-      many words: an excerpt of 25 words (a lede, a teaser) is a copy of its story,
-      while a line or two (a headline, a stock phrase) says too little to be one;
-    - rewrite 1/8: the share of the incoming article's 3-word phrases found verbatim in
-      the match for the article to be a rewrite of it (written from it, reordered and
-      reworded). Independent reports of one event share its names and quotes, well under
-      one phrase in eight; a rewrite keeps whole phrases of its source. Of the candidates
-      whose sampled phrases (anchors) reach half of it, the REWRITE_SOURCES holding the
-      most are measured on their texts.
-    - template_facts 1/3: a measured pair with ``related`` of the words in place whose facts
-      disagree is a template (``related``), not a rewrite, when a third or more of the
-      words it substitutes inside sentences are facts: a template swaps a figure with its unit ("1.23 dlrs" for "98
-      cts") or a name, and a rewrite rewords its source around the same facts.
-    """
-
-    near: float = 0.5
-    contained: float = 0.9
-    related: float = 0.7
-    facts: float = 0.6
-    size_ratio: float = 0.8
-    min_words: int = c_.MIN_COPY_WORDS
-    rewrite: float = c_.REWRITE_PHRASE_SHARE
-    template_facts: float = 1 / 3
-    shingle_size: int = 5
-    max_aligned_words: int = c_.MAX_ALIGNED_WORDS
-
-    @property
-    def rewrite_screen(self) -> float:
-        """The estimated phrase share (from the anchor sample) worth measuring."""
-        return self.rewrite / 2
 
 
 def facts_agree(small: Facts, large: Facts, threshold: float, nearly_all: float) -> bool:
@@ -140,15 +97,15 @@ class Judgement(NamedTuple):
     coverage: float  # of the candidate in the query
     # below near-duplicate similarity, a copy or a possible one by the estimates (within
     # two standard errors), a copy but for facts that differ as sets, or a possible
-    # rewrite: the pair should be measured (texts of up to max_aligned_words; longer ones
-    # have precise estimates)
+    # rewrite: the pair should be measured (aligned, for texts of up to max_aligned_words,
+    # whose copies' estimates are loose; longer possible rewrites by their phrases alone)
     undecided: bool = False
     # measured only to tell whether the query was written from the candidate (a rewrite,
     # or related as a template): the best REWRITE_SOURCES of these are
     source_only: bool = False
 
 
-def _could_be_copy(query: Fingerprint, cand: Candidate, sim: float, c_q: float, c_c: float,
+def could_be_copy(query: Fingerprint, cand: Candidate, sim: float, c_q: float, c_c: float,
                    searched_anchors: int, t: Thresholds) -> bool:  # fmt: skip
     """The larger estimated containment lies within two standard errors of ``contained``:
     measuring the pair could make it a copy."""
@@ -199,9 +156,12 @@ def relate(
         return Judgement(Relation.CONTAINED if c_q >= c_c else Relation.CONTAINS, sim, c_q, c_c, measurable and thin)
     if aligned is None:
         if max(c_q, c_c) >= t.related:
-            could_be_copy = _could_be_copy(query, cand, sim, c_q, c_c, searched_anchors, t)
-            return Judgement(Relation.RELATED, sim, c_q, c_c, measurable, not could_be_copy)
-        return Judgement(None, sim, c_q, c_c, measurable and phrases >= t.rewrite_screen, True)
+            copy_possible = could_be_copy(query, cand, sim, c_q, c_c, searched_anchors, t)
+            # a possible rewrite too long to align is measured too, in linear time (``examine``)
+            long_rewrite = not copy_possible and max(nq, nc) > t.max_aligned_words
+            return Judgement(Relation.RELATED, sim, c_q, c_c, measurable or long_rewrite, not copy_possible)
+        # a possible rewrite is measured at any length
+        return Judgement(None, sim, c_q, c_c, phrases >= t.rewrite_screen, True)
     # measured: an alignment pairs common words ("the", "of") between any two texts, so
     # what the texts share is read from their 3-word phrases, not from the aligned words
     if not agree and max(c_q, c_c) >= t.related and aligned.substituted_facts >= t.template_facts:
@@ -239,9 +199,10 @@ def examine(
     judged_all = [relate(query, candidates[i], sim, c_q, c_c, searched_anchors, thresholds)
                   for i, sim, c_q, c_c in screened]  # fmt: skip
     # an article is written from one source, two at most: of the possible sources (a
-    # rewrite's, a template's), only those holding the most of its sampled phrases are measured
+    # rewrite's, a template's), only those holding the most of its sampled phrases are measured,
+    # and of as many, the most similar (a rewrite keeps a little of its source's signature)
     rewrites = [k for k, j in enumerate(judged_all) if j.undecided and j.source_only]
-    rewrites.sort(key=lambda k: -candidates[screened[k][0]].shared_anchors)
+    rewrites.sort(key=lambda k: (-candidates[screened[k][0]].shared_anchors, -screened[k][1]))
     for k in rewrites[c_.REWRITE_SOURCES :]:
         judged_all[k] = judged_all[k]._replace(undecided=False)
     templates, unsure = _templates_in_place(query, candidates, screened, judged_all, thresholds, texts)
@@ -257,12 +218,26 @@ def examine(
                 if worth and (aligned := align(query.text, text, thresholds.facts, thresholds.contained,
                                                thresholds.max_aligned_words)) is not None:  # fmt: skip
                     judged = relate(query, cand, sim, c_q, c_c, searched_anchors, thresholds, aligned)
+                elif worth:  # too long to align: a possible rewrite only
+                    judged = _rewrite_of_long(query.text, text, judged, thresholds)
             else:
                 unsure.append(cand.iid)
         if judged.relation is not None:
             matches.append(Match(cand.id, judged.similarity, judged.containment, judged.relation, cand.cluster_id,
                                  cand.meta, judged.coverage))  # fmt: skip
     return sort_matches(matches), unsure
+
+
+def _rewrite_of_long(query_text: str, text: str, judged: Judgement, t: Thresholds) -> Judgement:
+    """A possible rewrite too long to align, measured as the alignment would be without its
+    word order: a rewrite when it keeps ``rewrite`` of the candidate's phrases and, where the
+    estimates make it related, its facts agree in place (else a template, still related);
+    its figures are then the shares of each text's phrases found in the other."""
+    kept = kept_phrases(query_text, text)
+    template = judged.relation is Relation.RELATED and not facts_agree_in_place(query_text, text, t.facts)
+    if kept < t.rewrite or template:
+        return judged._replace(undecided=False)
+    return Judgement(Relation.REWRITE, judged.similarity, kept, kept_phrases(text, query_text))
 
 
 # copy verdicts whose figures may still differ (an exact copy's are the same)

@@ -12,13 +12,14 @@ import numpy as np
 from . import constants as c
 from .agency import dominant, is_own_copy
 from .candidate import Candidate, pack_record
-from .classify import COPY_RELATIONS, Thresholds, verify
+from .classify import COPY_RELATIONS, verify
 from .errors import NotFound
 from .features import Facts
 from .fingerprint import Fingerprint
 from .index import RedisIndex
 from .models import FOUND_FIELDS, MATCH_FIELDS, Relation, iso_time, iso_timestamp
 from .protocol import ClusterSummary, ListingCursor
+from .thresholds import Thresholds
 
 _NONE = np.empty(0, dtype=np.uint32)
 _NO_FACTS = Facts(_NONE, _NONE, np.empty(0, dtype=np.uint16))

@@ -30,6 +30,9 @@ class IndexLayout:
     seed: int = c.DEFAULT_SEED
     threshold: float = c.DEFAULT_THRESHOLD
     shard_bits: int = c.DEFAULT_SHARD_BITS
+    # one 3-word phrase in this many is an anchor: 4 finds more rewrites of agency copy
+    # for 9-12% more memory an article (benchmarks/README.md, METER)
+    anchor_sample: int = c.DEFAULT_ANCHOR_SAMPLE
     max_postings: int = c.MAX_POSTINGS
     max_anchor_postings: int = c.MAX_ANCHOR_POSTINGS
     cluster_candidates: int = c.CLUSTER_CANDIDATES
@@ -43,12 +46,15 @@ class IndexLayout:
             raise ConfigError("shingle_size must be between 1 and 16")
         if not 8 <= self.shard_bits <= 16:
             raise ConfigError("shard_bits must be between 8 and 16")
+        if self.anchor_sample not in (2, 4, 8, 16):
+            raise ConfigError("anchor_sample must be 2, 4, 8 or 16")
 
     def recorded(self) -> dict[str, str]:
         """What the index keeps of its layout, to refuse another: the fixed part."""
         b = Banding.for_threshold(self.threshold, self.num_perm)
         return {"num_perm": str(self.num_perm), "shingle_size": str(self.shingle_size), "seed": str(self.seed),
-                "bands": f"{b.bands}x{b.rows}", "shard_bits": str(self.shard_bits)}  # fmt: skip
+                "bands": f"{b.bands}x{b.rows}", "shard_bits": str(self.shard_bits),
+                "anchor_sample": str(self.anchor_sample)}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +69,7 @@ class Settings:
     appendfsync: str = "everysec"
     key_prefix: str = c.DEFAULT_KEY_PREFIX
     # fingerprint shape and shards (DEDUP_NUM_PERM, _SHINGLE_SIZE, _SEED, _THRESHOLD,
-    # _SHARD_BITS): fixed when an index is created
+    # _SHARD_BITS, _ANCHOR_SAMPLE): fixed when an index is created
     layout: IndexLayout = dataclasses.field(default_factory=IndexLayout)
     contained_threshold: float = 0.9
     related_threshold: float = 0.7

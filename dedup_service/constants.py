@@ -31,16 +31,17 @@ MALFORMED_LOG_PER_MINUTE = 10
 
 
 # Anchors (content-defined sample of word 3-shingles for containment search and
-# estimates): one in 8, so a passage of 40 words carries about 5 anchors; a candidate
+# estimates): one in 8 by default (IndexLayout.anchor_sample, fixed per index), so a
+# passage of 40 words carries about 5 anchors; a candidate
 # must share MIN_SHARED_ANCHORS, or a quarter of the query's anchors when that is fewer:
 # a short text (4 anchors or fewer, about 30 words) can keep a single one in a copy.
 # 3 words, not 5: an edited word breaks fewer anchors.
 ANCHOR_SHINGLE_SIZE = 3
-ANCHOR_MOD = 8
+DEFAULT_ANCHOR_SAMPLE = 8
 MAX_ANCHORS = 256
 MIN_SHARED_ANCHORS = 2
 # a rewrite (an article written from another) keeps at least one in eight of its 3-word
-# phrases verbatim from its source (see classify.Thresholds.rewrite)
+# phrases verbatim from its source (see thresholds.Thresholds.rewrite)
 REWRITE_PHRASE_SHARE = 1 / 8
 # a candidate must also, unless it shares an LSH bucket, hold at least this share of the
 # smaller anchor set: half a rewrite's share of phrases (anchors are a sample of them,
@@ -72,7 +73,7 @@ CLUSTER_CANDIDATES = 32
 MAX_ALIGNED_WORDS = 1000
 # an excerpt of this many words (a lede, a teaser) says enough to be a copy of its story;
 # a shorter line found whole in two texts (a tagline, a section name, an agency blurb, a
-# credit) is stock text, and shows neither a copy nor a rewrite (see classify.Thresholds)
+# credit) is stock text, and shows neither a copy nor a rewrite (see thresholds.Thresholds)
 MIN_COPY_WORDS = 25
 
 # Postings (LSH buckets, anchors) live in 2**shard_bits hashes per kind (fixed when an

@@ -18,7 +18,7 @@ from .minhash import jaccard_many
 from .native import fast
 
 if TYPE_CHECKING:
-    from .classify import Thresholds
+    from .thresholds import Thresholds
 
 # the estimates take floats or numpy arrays alike, so that verification can screen every
 # candidate at once before looking at any one closely

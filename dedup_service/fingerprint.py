@@ -27,33 +27,38 @@ class Fingerprint:
     text: str  # the cleaned text that was shingled, lines as written
     signature: Signature
     bands: bytes  # 8 bytes per LSH band
-    anchors: bytes  # 8 bytes per anchor (see ``anchor_sample``)
+    anchors: bytes  # 8 bytes per anchor (see ``sample_anchors``)
     # 16-byte hash of the normalized word sequence: equal means "exact" copy
     text_hash: bytes
     facts: Facts
     record: bytes  # signature and facts packed as the index stores them (``candidate.pack_record``)
 
 
-def anchor_sample(shingles: U64) -> U64:
-    """A content-defined sample of the shingles: those whose hash is 0 mod ANCHOR_MOD.
+def sample_anchors(shingles: U64, every: int) -> U64:
+    """A content-defined sample of the shingles: those whose hash is 0 mod ``every`` (a
+    power of two).
 
     Unlike MinHash, the sample of a passage does not depend on the rest of the text, so
     a truncated copy shares all of its anchors with the original and an extended copy
     holds all of the original's: that is what lets containment candidates be found.
     Very long texts keep their MAX_ANCHORS smallest anchors.
     """
-    picked: U64 = shingles[(shingles & np.uint64(c.ANCHOR_MOD - 1)) == 0]
+    picked: U64 = shingles[(shingles & np.uint64(every - 1)) == 0]
     if len(picked) > c.MAX_ANCHORS:
         picked = np.sort(picked)[: c.MAX_ANCHORS]
     return picked
 
 
 class Fingerprinter:
-    def __init__(self, num_perm: int, shingle_size: int, threshold: float, seed: int) -> None:
+    def __init__(
+        self, num_perm: int, shingle_size: int, threshold: float, seed: int,
+        anchor_sample: int = c.DEFAULT_ANCHOR_SAMPLE,
+    ) -> None:  # fmt: skip
         self.hasher = MinHasher(num_perm, seed)
         self.banding = Banding.for_threshold(threshold, num_perm)
         self.shingle_size = shingle_size
         self.seed = seed
+        self.anchor_sample = anchor_sample
         self._perms = self.hasher.packed()
         self.native = fast is not None
 
@@ -61,7 +66,7 @@ class Fingerprinter:
         """Words, shingles, signature and anchors of normalized text (None: no words).
         Native when built, else numpy: the two agree bit for bit (tests/test_fingerprint.py)."""
         if self.native:
-            return fast.core(normalized, self.seed, self.shingle_size, c.ANCHOR_SHINGLE_SIZE, c.ANCHOR_MOD,
+            return fast.core(normalized, self.seed, self.shingle_size, c.ANCHOR_SHINGLE_SIZE, self.anchor_sample,
                               c.MAX_ANCHORS, *self._perms)  # fmt: skip
         return self.core_numpy(normalized)
 
@@ -71,7 +76,7 @@ class Fingerprinter:
             return None
         hashed = word_hashes(tokens, self.seed)
         sig = self.hasher.signature(shingles_of(hashed, self.shingle_size))
-        anchors = anchor_sample(shingles_of(hashed, c.ANCHOR_SHINGLE_SIZE)).astype("<u8").tobytes()
+        anchors = sample_anchors(shingles_of(hashed, c.ANCHOR_SHINGLE_SIZE), self.anchor_sample).astype("<u8").tobytes()
         return len(tokens), xxhash.xxh3_128_digest(" ".join(tokens).encode()), sig.to_bytes(), sig.size, anchors
 
     def __call__(self, lines: Sequence[Line], field: str = "text") -> Fingerprint:

@@ -54,6 +54,13 @@ _UNAVAILABLE = (
 )
 T = TypeVar("T")
 _DEFAULT_LAYOUT = IndexLayout()
+# layout fields an index records since they became settings, and the one value each had
+# before: an index that holds none of them was built with these
+_RECORDED_SINCE = {"anchor_sample": "8"}
+
+
+def _encoded(settings: dict[str, float]) -> dict[str, bytes]:
+    return {name: repr(value).encode() for name, value in settings.items()}
 
 
 class RedisIndex:
@@ -71,12 +78,17 @@ class RedisIndex:
         self.chrome_min_stories = chrome_min_stories
         self.layout = layout
         self.keys = key_layout(key_prefix)
-        self._script_keys = [self.keys[name] for name in SCRIPT_KEYS]
+        self._script_keys = [self.keys[name].encode() for name in SCRIPT_KEYS]  # encoded once, not every call
         self._script = redis.register_script(_SCRIPT)
-        self._search = {"max_candidates": max_candidates, "min_shared": c.MIN_SHARED_ANCHORS,
-                        "min_share": c.MIN_SHARED_ANCHOR_SHARE, "copy_share": c.COPY_ANCHOR_SHARE,
-                        "max_post": layout.max_postings, "max_anchor_post": layout.max_anchor_postings,
-                        "per_cluster": layout.cluster_candidates}  # fmt: skip
+        # the settings every search sends, as bytes (redis-py passes bytes as they are)
+        self._search = _encoded({"max_candidates": max_candidates, "min_shared": c.MIN_SHARED_ANCHORS,
+                              "min_share": c.MIN_SHARED_ANCHOR_SHARE, "copy_share": c.COPY_ANCHOR_SHARE,
+                              "max_post": layout.max_postings, "max_anchor_post": layout.max_anchor_postings,
+                              "per_cluster": layout.cluster_candidates})  # fmt: skip
+        self._write = {
+            **_encoded({"lines_kept": c.SITE_LINES_KEPT, "chrome_stories": chrome_min_stories}),
+            **self._search,
+        }
 
     async def _call(self, argv: list[Any]) -> Any:
         return await guard(lambda: self._script(keys=self._script_keys, args=argv))
@@ -84,12 +96,12 @@ class RedisIndex:
     def encode(self, items: Sequence[Write]) -> Encoded:
         """The script call that writes ``items`` (apart, so that a pipeline can prepare it
         while Redis runs the previous one)."""
-        settings = {"lines_kept": c.SITE_LINES_KEPT, "chrome_stories": self.chrome_min_stories, **self._search}
-        return Encoded(items, p.write_call(items, time.time(), settings, self.layout.shard_bits))
+        return Encoded(items, p.write_call(items, time.time(), self._write, self.layout.shard_bits))
 
     async def write(self, encoded: Encoded) -> list[UpsertResult]:
-        """Run an ``encode``d write: one round trip."""
-        return (await self.write_many([encoded]))[0]
+        """Run an ``encode``d write: one round trip (a plain call: a pipeline of one costs
+        the client more)."""
+        return p.upserted(encoded.items, await self._call(encoded.args))
 
     async def write_many(self, batch: Sequence[Encoded]) -> list[list[UpsertResult]]:
         """Run ``encode``d writes in order, in one pipeline: one round trip for all."""
@@ -204,6 +216,9 @@ class RedisIndex:
 
         async def record() -> list[bytes | None]:
             async with self.redis.pipeline(transaction=False) as pipe:
+                if await self.redis.exists(key):  # built before some fields were recorded: with their values then
+                    for name, value in _RECORDED_SINCE.items():
+                        pipe.hsetnx(key, name, value)
                 for name, value in layout.items():
                     pipe.hsetnx(key, name, value)
                 pipe.hmget(key, list(layout))

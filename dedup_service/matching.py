@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from .classify import Thresholds, examine, verify
+from .classify import examine, verify
 from .fingerprint import Fingerprint
 from .index import RedisIndex
 from .models import Match
 from .protocol import Found
+from .thresholds import Thresholds
 
 
 class Verifier:

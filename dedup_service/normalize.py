@@ -13,16 +13,16 @@ from .native import fast
 
 # character -> replacement; no replacement holds a mapped character, so replacing them one
 # after another is the same as translating with the table
-_CHAR_MAP = {
+CHAR_MAP = {
     **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u2035\u2039\u203a\u0060\u00b4", "'"),
     **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u2036\u00ab\u00bb", '"'),
     **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2e3a\u2e3b\ufe58", "-"),
     **dict.fromkeys("\u00ad\u200b\u200c\u200d\u2060\ufeff", ""),
     "\u2026": "...",
 }
-# the quotes and dashes of _CHAR_MAP that become one ASCII character: text translated with
+# the quotes and dashes of CHAR_MAP that become one ASCII character: text translated with
 # these keeps its offsets ("monitor’s" is then one token, as "monitor's" is)
-QUOTES_AND_DASHES = str.maketrans({k: v for k, v in _CHAR_MAP.items() if len(v) == 1})
+QUOTES_AND_DASHES = str.maketrans({k: v for k, v in CHAR_MAP.items() if len(v) == 1})
 
 # Scripts written without spaces between words: Thai, Lao, Myanmar, Khmer, kana and other CJK
 # symbols, Bopomofo, Han. A run of them between two punctuation marks is a clause, not a word,
@@ -64,12 +64,12 @@ class Line(NamedTuple):
 def unify(text: str) -> str:
     """NFKC, unified quotes and dashes; case, whitespace and line breaks as they are.
 
-    As ``str.translate`` with ``_CHAR_MAP`` would, but a dict lookup per character costs
+    As ``str.translate`` with ``CHAR_MAP`` would, but a dict lookup per character costs
     about 28 µs on a 1,000-character story with curly quotes; a search for each of the few
     mapped characters (and a replace for those present) costs about 2.
     """
     text = unicodedata.normalize("NFKC", text)
-    for char, replacement in _CHAR_MAP.items():
+    for char, replacement in CHAR_MAP.items():
         if char in text:
             text = text.replace(char, replacement)
     return text

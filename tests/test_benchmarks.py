@@ -105,11 +105,13 @@ def test_syndication_benchmark_scores_the_meter_rewrites(tmp_path: Path) -> None
     shared_file("data/meter_dev/meter_pa.jsonl")
     res = _run("bench_syndication.py", "--part", "meter", out=tmp_path / "m.json")["meter"]
     assert res["pa"] == 382 and res["news"] == 449
-    for detector in ("service", "datasketch", "exact 3-gram ≥ 1/8", "exact 3-gram ≥ 0.2"):
+    services = ("service", "service, anchors 1/4")  # the default anchor sample, and the denser one
+    for detector in (*services, "datasketch", "exact 3-gram ≥ 1/8", "exact 3-gram ≥ 0.2"):
         assert set(res[detector]) == {"precision", "recall", "wholly_recall", "wrong_story_share"}
-    # the service links rewrites: far more than the shingle-LSH baseline, which finds none
-    assert res["service"]["recall"] > res["datasketch"]["recall"] + 0.3
-    assert 0 < res["mean_reused_share"] < 1
+    for service in services:
+        # the service links rewrites: far more than the shingle-LSH baseline, which finds none
+        assert res[service]["recall"] > res["datasketch"]["recall"] + 0.3
+        assert 0 < res["costs"][service]["mean_reused_share"] < 1
 
 
 def test_multilingual_benchmark_scores_every_language(tmp_path: Path) -> None:

@@ -5,14 +5,15 @@ import random
 import numpy as np
 
 from dedup_service import constants as c_
-from dedup_service.align import align, facts_agree_in_place
+from dedup_service.align import align, facts_agree_in_place, kept_phrases
 from dedup_service.candidate import Candidate
-from dedup_service.classify import Thresholds, _could_be_copy, examine, facts_agree, verify
+from dedup_service.classify import could_be_copy, examine, facts_agree, verify
 from dedup_service.constants import MAX_ALIGNED_WORDS
 from dedup_service.estimates import containment, derived_containment, estimates
 from dedup_service.features import Facts, contained_share, facts
 from dedup_service.fingerprint import Fingerprinter
 from dedup_service.normalize import split_lines
+from dedup_service.thresholds import Thresholds
 
 FP = Fingerprinter(128, 5, 0.5, 1)
 STORY = "\n".join(
@@ -289,6 +290,35 @@ def test_a_copy_with_figures_of_its_own_is_compared_in_place_and_stays_a_copy() 
 
 def test_an_independent_report_of_the_same_event_is_no_rewrite() -> None:
     assert _verify(REPORTED, RELEASE, {"7": RELEASE}) == ([], None)
+    assert _verify(REPORTED, RELEASE, {"7": RELEASE}, Thresholds(max_aligned_words=50)) == ([], None)
+
+
+# two of the release's sentences reworded, among sentences of the paper's own
+PARTLY_REWRITTEN = "\n".join([
+    *REWRITTEN.split("\n")[0:3:2],
+    "Analysts at two Dutch banks said the purchase would strain the balance sheet for several years, while unions"
+    " welcomed the promise of new jobs at the port.",
+    "The company last ordered ships in 2019, when it bought two smaller feeder vessels from a yard in China.",
+])  # fmt: skip
+
+
+def test_a_rewrite_too_long_to_align_is_measured_by_its_phrases() -> None:
+    article = PARTLY_REWRITTEN
+    short_bound = Thresholds(max_aligned_words=50)  # both texts are over it
+    assert _verify(article, RELEASE, None, short_bound) == (["7"], None)  # a possible rewrite, before measuring
+    q, c = FP(split_lines(article)), FP(split_lines(RELEASE))
+    qa, ca = set(np.frombuffer(q.anchors, "<u8").tolist()), set(np.frombuffer(c.anchors, "<u8").tolist())
+    cand = Candidate.of("7", "c", c.signature, c.text_hash, {}, "c1", c.facts, len(qa & ca), len(ca))
+    [match], _ = examine(q, [cand], len(qa), short_bound, {"7": RELEASE})
+    assert match.relation.value == "rewrite"
+    assert (match.containment, match.coverage) == (kept_phrases(article, RELEASE), kept_phrases(RELEASE, article))
+    assert match.containment >= short_bound.rewrite
+    # the whole release rewritten, which its estimates make related, is measured the same way;
+    # the release with other figures in their places stays related (a template)
+    assert _verify(REWRITTEN, RELEASE, None, short_bound) == (["7"], "related")
+    assert _verify(REWRITTEN, RELEASE, {"7": RELEASE}, short_bound) == ([], "rewrite")
+    other = RELEASE.replace("410", "520").replace("9,000", "7,500").replace("three pct", "five pct")
+    assert _verify(REWRITTEN, other, {"7": other}, short_bound) == ([], "related")
 
 
 def _candidates_of(query_text: str, texts: dict[str, str]) -> tuple[list[Candidate], int]:
@@ -323,7 +353,7 @@ def _estimates(query_text: str, cand_text: str) -> tuple[bool, float]:
     [cand], searched = _candidates_of(query_text, {"1": cand_text})
     sims, c_q, c_c = estimates(q, [cand], searched, Thresholds())
     sim, cq, cc = float(sims[0]), float(c_q[0]), float(c_c[0])
-    return _could_be_copy(q, cand, sim, cq, cc, searched, Thresholds()), max(cq, cc)
+    return could_be_copy(q, cand, sim, cq, cc, searched, Thresholds()), max(cq, cc)
 
 
 def test_only_an_estimate_within_two_standard_errors_of_a_copy_is_measured_as_one() -> None:
@@ -343,3 +373,20 @@ def test_only_an_estimate_within_two_standard_errors_of_a_copy_is_measured_as_on
     # of unequal size, cannot pin the estimate
     could, share = _estimates("\n".join(body[:2] + extra[:1]), "\n".join(body))
     assert 0.7 <= share < 0.9 and could
+
+
+def test_of_possible_sources_holding_as_many_phrases_the_most_similar_are_measured() -> None:
+    """A short article shares as many sampled phrases with its source as with stories of
+    the same desk: the signature's similarity, which a rewrite keeps some of, decides."""
+    rng = random.Random(3)
+    vocabulary = [f"w{i}" for i in range(500)]
+    desk = {str(i): "\n".join(" ".join(rng.choices(vocabulary, k=12)) + "." for _ in range(10)) for i in range(3)}
+    found, searched = _candidates_of(PARTLY_REWRITTEN, {**desk, "7": RELEASE})
+    tied = 1  # one sampled phrase each, as a short article often shares with a desk's stories
+    cands = [Candidate(c.iid, c.id, c.record, c.text_hash, b"{}", c.cluster_id, tied, c.anchors)
+             for c in found]  # as many phrases each: a tie  # fmt: skip
+    q = FP(split_lines(PARTLY_REWRITTEN))
+    _, unsure = examine(q, cands, searched, Thresholds())
+    assert "7" in unsure and len(unsure) == c_.REWRITE_SOURCES < len(cands)
+    matches, _ = examine(q, cands, searched, Thresholds(), {**desk, "7": RELEASE})
+    assert [m.relation.value for m in matches if m.id == "7"] == ["rewrite"]

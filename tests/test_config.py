@@ -12,6 +12,7 @@ def test_env_values_are_typed_and_flags_override_them() -> None:
         "DEDUP_NUM_PERM": "256",
         "DEDUP_DATA_DIR": "/tmp/x",
         "DEDUP_PORT": "9000",
+        "DEDUP_ANCHOR_SAMPLE": "4",
     }
     s = Settings.from_env(env, port=9100, redis_url=None, shard_bits=16)
     assert (s.layout.threshold, s.layout.num_perm, s.layout.shard_bits, s.data_dir, s.port, s.redis_url) == (
@@ -22,6 +23,7 @@ def test_env_values_are_typed_and_flags_override_them() -> None:
         9100,
         None,
     )
+    assert s.layout.anchor_sample == 4 and s.layout.recorded()["anchor_sample"] == "4"
     assert s.layout.max_postings == IndexLayout().max_postings  # caps are not settings
 
 
@@ -34,6 +36,7 @@ def test_env_values_are_typed_and_flags_override_them() -> None:
         ({"DEDUP_REDIS_URL": "localhost:6379"}, "redis_url"),
         ({"DEDUP_APPENDFSYNC": "sometimes"}, "appendfsync"),
         ({"DEDUP_SHINGLE_SIZE": "0"}, "shingle_size"),
+        ({"DEDUP_ANCHOR_SAMPLE": "6"}, "anchor_sample must be 2, 4, 8 or 16"),
     ],
 )
 def test_bad_settings_fail_early_with_the_name(env: dict[str, str], message: str) -> None:

@@ -12,11 +12,12 @@ from conftest import SHARED
 
 from dedup_service import constants as c
 from dedup_service.candidate import Candidate
-from dedup_service.classify import Thresholds, facts_agree
+from dedup_service.classify import facts_agree
 from dedup_service.estimates import screen_copies, screen_numpy
 from dedup_service.features import Facts, facts, facts_python
 from dedup_service.fingerprint import Fingerprinter
 from dedup_service.normalize import fold, normalize, split_lines, split_lines_python
+from dedup_service.thresholds import Thresholds
 
 FP = Fingerprinter(num_perm=128, shingle_size=5, threshold=0.5, seed=1)
 TRICKY = [
@@ -88,7 +89,21 @@ def test_anchors_are_capped_and_sorted() -> None:
     assert core is not None
     anchors = [int.from_bytes(core[4][i : i + 8], "little") for i in range(0, len(core[4]), 8)]
     assert len(anchors) == c.MAX_ANCHORS and anchors == sorted(set(anchors))
-    assert all(a % c.ANCHOR_MOD == 0 for a in anchors)
+    assert all(a % c.DEFAULT_ANCHOR_SAMPLE == 0 for a in anchors)
+
+
+def test_a_denser_anchor_sample_holds_the_sparser_one() -> None:
+    """Anchors are phrases whose hash is 0 mod the sample: one in 4 holds every one of one in
+    8 and about twice as many, natively and in numpy alike."""
+    dense = Fingerprinter(num_perm=128, shingle_size=5, threshold=0.5, seed=1, anchor_sample=4)
+    normalized = " ".join(f"w{i}" for i in range(600))
+    sparse_core, dense_core = FP.core(normalized), dense.core(normalized)
+    assert sparse_core is not None and dense_core is not None and dense_core == dense.core_numpy(normalized)
+    sparse_anchors, dense_anchors = (set(np.frombuffer(core[4], "<u8").tolist()) for core in (sparse_core, dense_core))
+    assert len(dense_anchors) < c.MAX_ANCHORS  # a text short enough to keep every anchor
+    assert sparse_anchors < dense_anchors and all(a % 4 == 0 for a in dense_anchors)
+    assert 1.6 < len(dense_anchors) / len(sparse_anchors) < 2.4
+    assert dense_core[:4] == sparse_core[:4]  # words, text hash, signature and size do not depend on it
 
 
 # case, hyphens and digits that are not ASCII: what ``facts`` looks at

@@ -226,11 +226,26 @@ async def test_an_index_refuses_settings_other_than_those_it_was_built_with(sett
         await dedup.ingest(Article(id="a", text=STORY))
     async with open_service(settings) as dedup:  # the same settings: fine
         assert (await dedup.get("a")).id == "a"
-    for changed in ({"shard_bits": 16}, {"num_perm": 64}, {"threshold": 0.8}):
+    for changed in ({"shard_bits": 16}, {"num_perm": 64}, {"threshold": 0.8}, {"anchor_sample": 4}):
         with pytest.raises(ConfigError, match="was built with") as err:
             async with open_service(replace(settings, layout=replace(settings.layout, **changed))):
                 pass
         assert str(next(iter(changed.values()))) in str(err.value) or "bands" in str(err.value)
+
+
+async def test_an_index_built_before_the_anchor_sample_was_recorded_keeps_one_in_eight(
+    settings: Settings, key_prefix: str
+) -> None:
+    async with open_service(settings) as dedup:
+        await dedup.ingest(Article(id="a", text=STORY))
+        await dedup.index.redis.hdel(dedup.index.keys["layout"], "anchor_sample")  # as such an index holds it
+    dense = replace(settings, layout=replace(settings.layout, anchor_sample=4))
+    for _ in range(2):  # refused, and refused again: the refusal records nothing
+        with pytest.raises(ConfigError, match="anchor_sample=8"):
+            async with open_service(dense):
+                pass
+    async with open_service(settings) as dedup:
+        assert (await dedup.check(Article(id=None, text=STORY))).matches[0].id == "a"
 
 
 async def test_shard_bits_spread_postings_over_more_shards(settings: Settings, key_prefix: str) -> None:

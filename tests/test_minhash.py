@@ -43,8 +43,9 @@ def test_large_inputs_are_processed_in_blocks_with_the_same_result() -> None:
     hasher = MinHasher(128, seed=1)
     big = np.random.default_rng(1).integers(0, 2**63, size=10_000, dtype=np.uint64)
     whole = hasher.signature(big).values
+    a, b = (np.frombuffer(packed, "<u8") for packed in hasher.packed())  # the permutations' multipliers, offsets
     with np.errstate(over="ignore"):  # the whole (10000 x 128) matrix at once
-        direct = ((big.reshape(-1, 1) * hasher._a + hasher._b).min(axis=0) >> np.uint64(32)) & np.uint64(0xFFFF)
+        direct = ((big.reshape(-1, 1) * a + b).min(axis=0) >> np.uint64(32)) & np.uint64(0xFFFF)
     assert np.array_equal(whole, direct.astype(np.uint16))
 
 

@@ -1,7 +1,7 @@
 import random
 import unicodedata
 
-from dedup_service.normalize import _CHAR_MAP, fold, normalize, split_lines, split_lines_python, words
+from dedup_service.normalize import CHAR_MAP, fold, normalize, split_lines, split_lines_python, words
 
 
 def test_quotes_dashes_case_and_spaces_are_unified() -> None:
@@ -12,9 +12,9 @@ def test_quotes_dashes_case_and_spaces_are_unified() -> None:
 
 def test_fold_maps_each_character_as_a_translation_table_would() -> None:
     def translated(text: str) -> str:
-        return unicodedata.normalize("NFKC", text).translate(str.maketrans(_CHAR_MAP)).casefold()
+        return unicodedata.normalize("NFKC", text).translate(str.maketrans(CHAR_MAP)).casefold()
 
-    mapped = "".join(_CHAR_MAP)
+    mapped = "".join(CHAR_MAP)
     rng = random.Random(5)
     texts = [mapped, mapped[::-1], "`Tick` \u2026 tock", "\ufb01nal \u201cQUOTE\u201d", "plain ASCII, no change."]
     texts += ["".join(rng.choice(mapped + "aB c'\"-.\u00e9\n") for _ in range(60)) for _ in range(200)]

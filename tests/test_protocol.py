@@ -20,7 +20,7 @@ SEARCH = {"max_candidates": 1, "min_shared": 2, "min_share": 0.1, "copy_share": 
 
 def _argument_names(argv: list[object]) -> set[str]:
     n = int(argv[1])  # type: ignore[call-overload]
-    return {str(name) for name in argv[2 : 2 + n]}
+    return {name.decode() if isinstance(name, bytes) else str(name) for name in argv[2 : 2 + n]}
 
 
 def _every_call() -> list[list[object]]:
@@ -41,7 +41,7 @@ def _every_call() -> list[list[object]]:
 
 def test_a_call_is_the_command_its_named_arguments_and_items() -> None:
     assert p.call("x", {"a": 1, "b": "two"}, ("f", "g"), [(3, 4), (5, 6)]) == [
-        "x", 2, "a", "b", 1, "two", 2, "f", "g", 3, 4, 5, 6]  # fmt: skip
+        "x", 2, b"a", b"b", 1, "two", 2, b"f", b"g", 3, 4, 5, 6]  # fmt: skip
     assert p.call("y", {}) == ["y", 0]
 
 

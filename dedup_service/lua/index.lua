@@ -74,6 +74,12 @@ local function posting(prefix, tokens, i)
   return prefix .. string.sub(tokens, at + 1, at + 2), string.sub(tokens, at + 3, at + TOK)
 end
 
+-- The i-th posting of `tokens` and the ids it holds now (a comma-joined string, or false).
+local function read_posting(prefix, tokens, i)
+  local key, field = posting(prefix, tokens, i)
+  return key, field, redis.call('HGET', key, field)
+end
+
 local function ids_of(value)
   local out = {}
   if value then for m in string.gmatch(value, '[^,]+') do out[#out + 1] = m end end
@@ -142,8 +148,7 @@ local function candidates(bands, anchors, skip, iid, s)
   -- postings are read where they are (gmatch), not copied into tables: this loop is most
   -- of the script's own time
   for i = 0, #bands / TOK - 1 do
-    local key, field = posting(P_BAND, bands, i)
-    local value = redis.call('HGET', key, field)
+    local key, field, value = read_posting(P_BAND, bands, i)
     local n_members = 0
     if value then
       for m in string.gmatch(value, '[^,]+') do
@@ -157,8 +162,7 @@ local function candidates(bands, anchors, skip, iid, s)
   local need = math.min(s.min_shared, math.max(1, math.ceil(s.min_share * n_anchors)))
   local shared = {}
   for i = 0, n_anchors - 1 do
-    local key, field = posting(P_ANCHOR, anchors, i)
-    local value = redis.call('HGET', key, field)
+    local key, field, value = read_posting(P_ANCHOR, anchors, i)
     local n_members = 0
     if value then
       for m in string.gmatch(value, '[^,]+') do
