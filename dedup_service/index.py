@@ -39,6 +39,7 @@ from .protocol import (
     UpsertResult,
     Write,
 )
+from .storedtext import unpack_text
 from .writer import WriteChain
 
 _SCRIPT = resources.files(__package__).joinpath("lua/index.lua").read_text(encoding="utf-8")
@@ -142,7 +143,7 @@ class RedisIndex:
         if not ids:
             return {}
         reply = await self._call(p.one_field("texts", {}, "id" if external else "iid", ids))
-        return {name: p.unpack_text(z) for name, z in zip(ids, reply, strict=True) if z}
+        return {name: unpack_text(z) for name, z in zip(ids, reply, strict=True) if z}
 
     async def delete(self, article_id: str) -> bool:
         return bool(await self._call(p.call("delete", {"id": article_id, "now": repr(time.time())})))

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 import math
-import threading
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -19,12 +17,12 @@ from typing import Any
 
 import numpy as np
 import orjson
-import zstandard
 
 from .candidate import Candidate, unpack_record
 from .fingerprint import Fingerprint
 from .keys import site_key
 from .minhash import Signature
+from .storedtext import pack_text, unpack_text
 
 _TOKEN = np.dtype([("shard", ">u2"), ("field", "<u4")])
 
@@ -159,30 +157,6 @@ class ClusterSummary:
     metas: list[dict[str, str]]
     position: ListingCursor  # where a listing that stops at this cluster goes on
     first: float | None  # ingest time of its earliest member (None in indexes older than that)
-
-
-class _TextCodec(threading.local):
-    """Stored texts are zstd frames (level 1: about 8 us an article against zlib's 25, for
-    the same size); texts stored as zlib streams by earlier versions are still read. A
-    zstd context is not safe to share between threads, so each thread has its own."""
-
-    def __init__(self) -> None:
-        self.compressor = zstandard.ZstdCompressor(level=1)
-        self.decompressor = zstandard.ZstdDecompressor()
-
-
-_CODEC = _TextCodec()
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-
-
-def pack_text(text: str) -> bytes:
-    return _CODEC.compressor.compress(text.encode("utf-8"))
-
-
-def unpack_text(z: bytes) -> str:
-    if z.startswith(_ZSTD_MAGIC):
-        return _CODEC.decompressor.decompress(z).decode("utf-8")
-    return zlib.decompress(z).decode("utf-8")
 
 
 def _text(value: bytes) -> str:
