@@ -157,9 +157,8 @@ def relate(
     if aligned is None:
         if max(c_q, c_c) >= t.related:
             copy_possible = could_be_copy(query, cand, sim, c_q, c_c, searched_anchors, t)
-            # a possible rewrite too long to align is measured too, in linear time (``examine``)
-            long_rewrite = not copy_possible and max(nq, nc) > t.max_aligned_words
-            return Judgement(Relation.RELATED, sim, c_q, c_c, measurable or long_rewrite, not copy_possible)
+            # a possible rewrite too long to align is measured too, by its phrases (``examine``)
+            return Judgement(Relation.RELATED, sim, c_q, c_c, measurable or not copy_possible, not copy_possible)
         # a possible rewrite is measured at any length
         return Judgement(None, sim, c_q, c_c, phrases >= t.rewrite_screen, True)
     # measured: an alignment pairs common words ("the", "of") between any two texts, so
@@ -212,14 +211,7 @@ def examine(
             judged = judged._replace(relation=Relation.RELATED)  # other figures in place: a template
         elif judged.undecided:
             if texts and cand.iid in texts:
-                text = texts[cand.iid]
-                # a possible rewrite only: aligned if it keeps enough phrases (a cheaper count)
-                worth = judged.relation is not None or kept_phrases(query.text, text) >= thresholds.rewrite
-                if worth and (aligned := align(query.text, text, thresholds.facts, thresholds.contained,
-                                               thresholds.max_aligned_words)) is not None:  # fmt: skip
-                    judged = relate(query, cand, sim, c_q, c_c, searched_anchors, thresholds, aligned)
-                elif worth:  # too long to align: a possible rewrite only
-                    judged = _rewrite_of_long(query.text, text, judged, thresholds)
+                judged = _measured(query, cand, (sim, c_q, c_c), judged, texts[cand.iid], searched_anchors, thresholds)
             else:
                 unsure.append(cand.iid)
         if judged.relation is not None:
@@ -228,12 +220,34 @@ def examine(
     return sort_matches(matches), unsure
 
 
-def _rewrite_of_long(query_text: str, text: str, judged: Judgement, t: Thresholds) -> Judgement:
+def _measured(
+    query: Fingerprint,
+    cand: Candidate,
+    estimated: tuple[float, float, float],
+    judged: Judgement,
+    text: str,
+    searched_anchors: int,
+    t: Thresholds,
+) -> Judgement:
+    """An undecided pair settled on the candidate's stored ``text``: aligned, or when too
+    long to align, by its phrases alone. A possible rewrite only is measured when it keeps
+    enough of the candidate's phrases (a cheaper count, first)."""
+    kept = None if judged.relation is not None else kept_phrases(query.text, text)
+    if kept is not None and kept < t.rewrite:
+        return judged
+    aligned = align(query.text, text, t.facts, t.contained, t.max_aligned_words)
+    if aligned is not None:
+        return relate(query, cand, *estimated, searched_anchors, t, aligned)
+    return _rewrite_of_long(query.text, text, judged, t, kept)
+
+
+def _rewrite_of_long(query_text: str, text: str, judged: Judgement, t: Thresholds, kept: float | None) -> Judgement:
     """A possible rewrite too long to align, measured as the alignment would be without its
     word order: a rewrite when it keeps ``rewrite`` of the candidate's phrases and, where the
     estimates make it related, its facts agree in place (else a template, still related);
-    its figures are then the shares of each text's phrases found in the other."""
-    kept = kept_phrases(query_text, text)
+    its figures are then the shares of each text's phrases found in the other. ``kept``:
+    the query's share, when already counted."""
+    kept = kept_phrases(query_text, text) if kept is None else kept
     template = judged.relation is Relation.RELATED and not facts_agree_in_place(query_text, text, t.facts)
     if kept < t.rewrite or template:
         return judged._replace(undecided=False)

@@ -60,10 +60,6 @@ _DEFAULT_LAYOUT = IndexLayout()
 _RECORDED_SINCE = {"anchor_sample": "8"}
 
 
-def _encoded(settings: dict[str, float]) -> dict[str, bytes]:
-    return {name: repr(value).encode() for name, value in settings.items()}
-
-
 class RedisIndex:
     def __init__(
         self,
@@ -81,13 +77,12 @@ class RedisIndex:
         self.keys = key_layout(key_prefix)
         self._script_keys = [self.keys[name].encode() for name in SCRIPT_KEYS]  # encoded once, not every call
         self._script = redis.register_script(_SCRIPT)
-        # the settings every search sends, as bytes (redis-py passes bytes as they are)
-        self._search = _encoded({"max_candidates": max_candidates, "min_shared": c.MIN_SHARED_ANCHORS,
+        self._search = p.fixed_args({"max_candidates": max_candidates, "min_shared": c.MIN_SHARED_ANCHORS,
                               "min_share": c.MIN_SHARED_ANCHOR_SHARE, "copy_share": c.COPY_ANCHOR_SHARE,
                               "max_post": layout.max_postings, "max_anchor_post": layout.max_anchor_postings,
                               "per_cluster": layout.cluster_candidates})  # fmt: skip
         self._write = {
-            **_encoded({"lines_kept": c.SITE_LINES_KEPT, "chrome_stories": chrome_min_stories}),
+            **p.fixed_args({"lines_kept": c.SITE_LINES_KEPT, "chrome_stories": chrome_min_stories}),
             **self._search,
         }
 
@@ -216,11 +211,10 @@ class RedisIndex:
         key, layout = self.keys["layout"], self.layout.recorded()
 
         async def record() -> list[bytes | None]:
+            # an index built before some fields were recorded was built with their values then
+            since = _RECORDED_SINCE if await self.redis.exists(key) else {}
             async with self.redis.pipeline(transaction=False) as pipe:
-                if await self.redis.exists(key):  # built before some fields were recorded: with their values then
-                    for name, value in _RECORDED_SINCE.items():
-                        pipe.hsetnx(key, name, value)
-                for name, value in layout.items():
+                for name, value in {**layout, **since}.items():  # a field it holds keeps its value
                     pipe.hsetnx(key, name, value)
                 pipe.hmget(key, list(layout))
                 return (await pipe.execute())[-1]  # type: ignore[no-any-return]

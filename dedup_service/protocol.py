@@ -173,6 +173,11 @@ def tokens(hashes: bytes, shard_bits: int) -> bytes:
     return out.tobytes()
 
 
+def fixed_args(values: Mapping[str, float]) -> dict[str, bytes]:
+    """Arguments a caller sends alike in every call (settings), encoded once, as bytes."""
+    return {name: repr(value).encode() for name, value in values.items()}
+
+
 @cache
 def _sent(name: str) -> bytes:
     """A name as sent, encoded once: names are few and fixed, and redis-py encodes each

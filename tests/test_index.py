@@ -233,9 +233,7 @@ async def test_an_index_refuses_settings_other_than_those_it_was_built_with(sett
         assert str(next(iter(changed.values()))) in str(err.value) or "bands" in str(err.value)
 
 
-async def test_an_index_built_before_the_anchor_sample_was_recorded_keeps_one_in_eight(
-    settings: Settings, key_prefix: str
-) -> None:
+async def test_an_index_built_before_the_anchor_sample_was_recorded_keeps_one_in_eight(settings: Settings) -> None:
     async with open_service(settings) as dedup:
         await dedup.ingest(Article(id="a", text=STORY))
         await dedup.index.redis.hdel(dedup.index.keys["layout"], "anchor_sample")  # as such an index holds it
