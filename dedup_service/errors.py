@@ -75,6 +75,11 @@ class IndexUnavailable(DedupError, status=503, code="index_unavailable"):
     """Redis is unreachable; clients should retry."""
 
 
+class NotReplicated(IndexUnavailable, code="not_replicated"):
+    """Written, but not yet on the replicas ``DEDUP_MIN_REPLICAS_ACK`` asks for: not
+    acknowledged, so the client sends it again (a write sent again is idempotent)."""
+
+
 def in_place(items: Sequence[object], results: Iterable[T]) -> list[T | DedupError]:
     """The errors among ``items`` where they are, and ``results`` (one for each other item,
     in order) in the places between: a batch answers item by item."""

@@ -12,8 +12,10 @@ counting how many stories carried each line.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any, TypeVar
 
@@ -24,7 +26,7 @@ from redis.asyncio.cluster import RedisCluster
 from . import constants as c
 from . import protocol as p
 from .config import IndexLayout
-from .errors import ConfigError, IndexUnavailable
+from .errors import ConfigError, IndexUnavailable, NotReplicated
 from .fingerprint import Fingerprint
 from .keys import SCRIPT_KEYS, key_layout
 from .protocol import (
@@ -43,18 +45,33 @@ from .storedtext import unpack_text
 from .writer import WriteChain
 
 _SCRIPT = resources.files(__package__).joinpath("lua/index.lua").read_text(encoding="utf-8")
+# calls a cluster refused without running them: the index's slot half moved (TRYAGAIN,
+# or redirections until redis-py gives up: ClusterError), or a failover under way
+# (CLUSTERDOWN, a ClusterError): safe to send again
+_REFUSED = (redis.exceptions.TryAgainError, redis.exceptions.ClusterError, redis.exceptions.MasterDownError)
 _UNAVAILABLE = (
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
     redis.exceptions.BusyLoadingError,
-    # Redis Cluster: no reachable node, slots not served, or a failover under way
+    # Redis Cluster: no reachable node, or slots not served
     redis.exceptions.RedisClusterException,
-    redis.exceptions.ClusterDownError,
-    redis.exceptions.TryAgainError,
-    redis.exceptions.MasterDownError,
+    *_REFUSED,
 )
 T = TypeVar("T")
 _DEFAULT_LAYOUT = IndexLayout()
+
+
+@dataclass(frozen=True, slots=True)
+class CallPolicy:
+    """How index calls are made on a replicated or clustered Redis: a write is done once
+    ``min_replicas`` replicas hold it (WAIT, up to ``ack_timeout`` seconds), and a call
+    refused without being run is sent again for up to ``patience`` seconds."""
+
+    min_replicas: int = 0
+    ack_timeout: float = 1.0
+    patience: float = 0.0
+
+
 # layout fields an index records since they became settings, and the one value each had
 # before: an index that holds none of them was built with these
 _RECORDED_SINCE = {"anchor_sample": "8"}
@@ -68,12 +85,14 @@ class RedisIndex:
         max_candidates: int,
         chrome_min_stories: int = c.CHROME_MIN_STORIES,
         layout: IndexLayout = _DEFAULT_LAYOUT,
+        policy: CallPolicy = CallPolicy(),
     ) -> None:
         self.redis = redis
         self.key_prefix = key_prefix
         self.max_candidates = max_candidates
         self.chrome_min_stories = chrome_min_stories
         self.layout = layout
+        self.policy = policy
         self.keys = key_layout(key_prefix)
         self._script_keys = [self.keys[name].encode() for name in SCRIPT_KEYS]  # encoded once, not every call
         self._script = redis.register_script(_SCRIPT)
@@ -86,8 +105,69 @@ class RedisIndex:
             **self._search,
         }
 
-    async def _call(self, argv: list[Any]) -> Any:
-        return await guard(lambda: self._script(keys=self._script_keys, args=argv))
+    async def _call(self, argv: list[Any], write: bool = False) -> Any:
+        """One script call; a ``write`` is on ``min_replicas`` replicas too when it returns."""
+        if write and self.policy.min_replicas:
+            return (await self._calls([argv]))[0]
+        return await guard(lambda: self._script(keys=self._script_keys, args=argv), self.policy.patience)
+
+    async def _calls(self, argvs: Sequence[list[Any]]) -> list[Any]:
+        """Script calls run in order, in one pipeline: one round trip for all. With
+        ``min_replicas``, the pipeline ends by asking Redis to WAIT for that many replicas
+        to hold what it wrote, and a shortfall raises NotReplicated."""
+        keys, n = self._script_keys, len(argvs)
+
+        async def send(ack: dict[str, Any] | None) -> list[Any]:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for argv in argvs:
+                    pipe.evalsha(self._script.sha, len(keys), *keys, *argv)
+                if ack is not None:
+                    self._queue_ack(pipe, ack)
+                return await pipe.execute(raise_on_error=False)
+
+        async def run() -> list[Any]:
+            ack = await self._ack_target() if self.policy.min_replicas else None
+            replies = await send(ack)
+            if all(isinstance(r, redis.exceptions.NoScriptError) for r in replies[:n]):  # nothing ran: load it
+                await self.redis.script_load(_SCRIPT)
+                replies = await send(ack)
+            failed = [reply for reply in replies if isinstance(reply, Exception)]
+            if failed and isinstance(failed[0], _REFUSED) and not all(isinstance(r, Exception) for r in replies[:n]):
+                # some ran: sending all again would run those twice
+                raise IndexUnavailable(f"index unavailable: {failed[0]}")
+            if failed:
+                raise failed[0]
+            if ack is not None:
+                await self._check_acked(ack, replies[-1])
+            return replies[:n]
+
+        return await guard(run, self.policy.patience)
+
+    async def _ack_target(self) -> dict[str, Any]:
+        """Where WAIT goes: the connection that wrote, so the node of the index's slot (a
+        cluster client would send a command without keys to every primary)."""
+        if isinstance(self.redis, RedisCluster):
+            await self.redis.initialize()  # the slot map, learnt once (at once after that)
+            return {"target_nodes": self.redis.get_node_from_key(self.keys["ack"])}
+        return {}
+
+    def _queue_ack(self, pipe: Any, ack: dict[str, Any]) -> None:
+        # WAIT covers the connection's last write: a call that wrote nothing (an article
+        # sent again) must still cover the earlier write of the same article
+        pipe.incr(self.keys["ack"])
+        pipe.wait(self.policy.min_replicas, int(self.policy.ack_timeout * 1000), **ack)
+
+    async def _check_acked(self, ack: dict[str, Any], acked: int) -> None:
+        if ack and (now := await self._ack_target())["target_nodes"] != ack["target_nodes"]:
+            # the slot moved during the call: its WAIT counted the old node's replicas
+            async with self.redis.pipeline(transaction=False) as pipe:
+                self._queue_ack(pipe, now)
+                acked = (await pipe.execute())[-1]
+        if acked < self.policy.min_replicas:
+            raise NotReplicated(
+                f"written, but held by {acked} of the {self.policy.min_replicas} replicas asked for after "
+                f"{self.policy.ack_timeout:g} s (DEDUP_MIN_REPLICAS_ACK); send it again"
+            )
 
     def encode(self, items: Sequence[Write]) -> Encoded:
         """The script call that writes ``items`` (apart, so that a pipeline can prepare it
@@ -97,25 +177,11 @@ class RedisIndex:
     async def write(self, encoded: Encoded) -> list[UpsertResult]:
         """Run an ``encode``d write: one round trip (a plain call: a pipeline of one costs
         the client more)."""
-        return p.upserted(encoded.items, await self._call(encoded.args))
+        return p.upserted(encoded.items, await self._call(encoded.args, write=True))
 
     async def write_many(self, batch: Sequence[Encoded]) -> list[list[UpsertResult]]:
         """Run ``encode``d writes in order, in one pipeline: one round trip for all."""
-        keys = self._script_keys
-
-        async def run() -> list[Any]:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for encoded in batch:
-                    pipe.evalsha(self._script.sha, len(keys), *keys, *encoded.args)
-                return await pipe.execute(raise_on_error=False)
-
-        replies = await guard(run)
-        if all(isinstance(r, redis.exceptions.NoScriptError) for r in replies):  # nothing ran: load it, again
-            await guard(lambda: self.redis.script_load(_SCRIPT))
-            replies = await guard(run)
-        for reply in replies:
-            if isinstance(reply, Exception):
-                raise reply
+        replies = await self._calls([encoded.args for encoded in batch])
         return [p.upserted(encoded.items, reply) for encoded, reply in zip(batch, replies, strict=True)]
 
     def chain(self) -> WriteChain:
@@ -141,13 +207,14 @@ class RedisIndex:
         return {name: unpack_text(z) for name, z in zip(ids, reply, strict=True) if z}
 
     async def delete(self, article_id: str) -> bool:
-        return bool(await self._call(p.call("delete", {"id": article_id, "now": repr(time.time())})))
+        return bool(await self._call(p.call("delete", {"id": article_id, "now": repr(time.time())}), write=True))
 
     async def expire(self, cutoff: float, at_most: int) -> bool:
         """Remove up to ``at_most`` articles ingested before ``cutoff`` (Unix seconds);
         True when more may be left."""
         max_steps = 10 * at_most  # internal ids looked at, deleted ones included
-        removed, steps = p.expired(await self._call(p.expire_call(cutoff, time.time(), at_most, max_steps)))
+        argv = p.expire_call(cutoff, time.time(), at_most, max_steps)
+        removed, steps = p.expired(await self._call(argv, write=True))
         return removed >= at_most or steps >= max_steps
 
     async def pending(self, cutoff: float, at_most: int) -> list[str]:
@@ -175,7 +242,7 @@ class RedisIndex:
         if not items:
             return []
         argv = p.finish_call(items, time.time(), c.SITE_LINES_KEPT, self.chrome_min_stories)
-        return p.finished(items, await self._call(argv))
+        return p.finished(items, await self._call(argv, write=True))
 
     async def clusters(self, article_ids: Sequence[str]) -> list[str | None]:
         reply = await self._call(p.one_field("clusters", {}, "id", article_ids))
@@ -237,9 +304,18 @@ class RedisIndex:
         return bool(await guard(self.redis.ping))
 
 
-async def guard(call: Callable[[], Awaitable[T]]) -> T:
-    """Redis unreachable, or a cluster without the slot: IndexUnavailable (503)."""
-    try:
-        return await call()
-    except _UNAVAILABLE as exc:
-        raise IndexUnavailable(f"index unavailable: {exc}") from exc
+async def guard(call: Callable[[], Awaitable[T]], patience: float = 0.0) -> T:
+    """Redis unreachable, or a cluster without the slot: IndexUnavailable (503). A call the
+    cluster refused without running it is sent again, backing off, for up to ``patience``
+    seconds (a slot's move or a failover often ends in less)."""
+    deadline, pause = time.monotonic() + patience, 0.05
+    while True:
+        try:
+            return await call()
+        except _REFUSED as exc:
+            if time.monotonic() + pause > deadline:
+                raise IndexUnavailable(f"index unavailable: its slot is moving or failing over ({exc})") from exc
+        except _UNAVAILABLE as exc:
+            raise IndexUnavailable(f"index unavailable: {exc}") from exc
+        await asyncio.sleep(pause)
+        pause = min(2 * pause, 0.5)

@@ -2,7 +2,9 @@
 of SCRIPT_KEYS) rather than building them, and Python code looks them up here.
 
 All keys of one index share the hash tag ``{prefix}``, so that every script call touches
-a single Redis Cluster slot; docs/design.md explains the layout."""
+a single Redis Cluster slot; docs/design.md explains the layout. The name prefixes (those
+ending in ":") are never keys themselves: declared to every call, they make Redis refuse
+it, unrun, while the slot is half moved (docs/design.md, "A slot being moved")."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ def key_layout(prefix: str) -> dict[str, str]:
         "layout": f"{tag}:conf",  # hash: the settings the index was built with (must not change)
         "pending": f"{tag}:p",  # zset: external id -> ingest time, verdict not yet recorded
         "delivery": f"{tag}:w:",  # string per webhook delivery id: the answer it got
+        "ack": f"{tag}:k",  # counter every write bumps when replicas must hold it (so WAIT covers it)
     }
 
 

@@ -33,7 +33,11 @@ _ERRORS = {
         "a field is missing, empty, of the wrong type or too long (a text: 1,000,000 characters as sent and once "
         "NFKC-normalized); the message names it",
     ),
-    "503": _json(_ref("Error"), "Redis unreachable; retry after Retry-After seconds"),
+    "503": _json(
+        _ref("Error"),
+        "Redis unreachable (index_unavailable), or a write not yet on DEDUP_MIN_REPLICAS_ACK replicas "
+        "(not_replicated); retry after Retry-After seconds",
+    ),
 }
 _LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}

@@ -18,7 +18,7 @@ from .config import Settings
 from .constants import SHUTDOWN_TIMEOUT
 from .embedded import EmbeddedRedis
 from .errors import ConfigError, IndexUnavailable
-from .index import RedisIndex
+from .index import CallPolicy, RedisIndex
 from .service import Deduplicator
 
 log = logging.getLogger(__name__)
@@ -52,8 +52,10 @@ async def open_service(settings: Settings, create: bool = True) -> AsyncIterator
     else:
         client = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
     try:
+        # a call refused unrun is sent again for as long as a call may take (redis_timeout)
+        policy = CallPolicy(settings.min_replicas_ack, settings.replicas_ack_timeout, settings.redis_timeout)
         index = RedisIndex(client, settings.key_prefix, settings.max_candidates, settings.chrome_min_stories,
-                           settings.layout)  # fmt: skip
+                           settings.layout, policy)  # fmt: skip
         dedup = Deduplicator(index, settings)
         log.info("fingerprint core: %s", "native" if dedup.fingerprinter.native else "numpy (no C extension built)")
         await asyncio.get_running_loop().run_in_executor(None, language.warm)  # a second, once: not on a request
