@@ -35,6 +35,8 @@ def test_index_benchmark_reports_speed_memory_and_latency(tmp_path: Path) -> Non
         "service upsert, 32 concurrent",
         "service upsert_many, 500 per batch",
         "service upsert, sequential, 3-node Redis Cluster",
+        "service upsert, sequential, 3+3 Redis Cluster",
+        "service upsert, sequential, 3+3 Redis Cluster, WAIT for 1 replica",
     }
     assert all(v["articles_per_s"] > 0 and v["vs_datasketch"] > 0 for v in res["index"].values())
     on_one_node = [k for k in res["index"] if "Cluster" not in k]

@@ -1,5 +1,6 @@
 """Pairwise scoring; the eval command end to end on a small labelled file of our own; the
-quality targets on the dev set through ``eval`` and through the HTTP API."""
+quality targets on the dev set through ``eval`` and through the HTTP API, and the same
+story clusters on a Redis Cluster as on one Redis."""
 
 import json
 import subprocess
@@ -12,7 +13,7 @@ from conftest import FIXTURES
 from dedup_service import Settings
 from dedup_service.app import create_app
 from dedup_service.evaluate import cluster_pairs, evaluate, score
-from dedup_service.runner import read_jsonl, score_corpus
+from dedup_service.runner import cluster_corpus, read_jsonl, score_corpus
 
 
 def test_scores_pairs_like_the_reference_scorer() -> None:
@@ -98,3 +99,24 @@ async def test_the_quality_targets_hold_through_the_http_api(aiohttp_client, set
     assert report["story"]["precision"] >= 0.97
     assert report["story"]["recall"] >= 0.95
     assert report["story_recall_by_type"]["contained"]["recall"] >= 0.90
+
+
+@pytest.mark.timeout(600)
+async def test_story_clusters_on_a_redis_cluster_equal_those_on_one_redis(redis_url: str, cluster_url: str) -> None:
+    """2,000 dev-set stories (copies among them) ingested on one Redis and on a local
+    3-node cluster fall into the same story clusters."""
+    from conftest import shared_file
+
+    rows = read_jsonl(shared_file("data/reuters_dev.articles.jsonl"))[:2000]
+    one = await cluster_corpus(Settings(redis_url=redis_url), rows)
+    spread = await cluster_corpus(Settings(redis_url=cluster_url, redis_cluster=True), rows)
+
+    def stories(clusters: dict[str, str]) -> set[frozenset[str]]:
+        members: dict[str, set[str]] = {}
+        for article, cid in clusters.items():
+            members.setdefault(cid, set()).add(article)
+        return {frozenset(m) for m in members.values()}
+
+    assert len(one) == len(rows)
+    assert stories(one) == stories(spread)
+    assert len(stories(one)) < len(rows)  # copies were found, so there is something to compare
