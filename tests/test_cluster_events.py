@@ -251,7 +251,6 @@ async def test_the_index_slot_resharded_with_redis_cli_during_ingest(tmp_path: P
                 assert cluster.primary_of(f"{{{prefix}}}") == dst
                 await feed.acked_more(40)
                 await feed.stop()
-            print("refused during the move:", feed.codes)
             await feed.check_acknowledged()
     finally:
         cluster.stop()
