@@ -103,11 +103,11 @@ async def test_the_quality_targets_hold_through_the_http_api(aiohttp_client, set
 
 @pytest.mark.timeout(600)
 async def test_story_clusters_on_a_redis_cluster_equal_those_on_one_redis(redis_url: str, cluster_url: str) -> None:
-    """2,000 dev-set stories (copies among them) ingested on one Redis and on a local
+    """1,000 dev-set stories (copies among them) ingested on one Redis and on a local
     3-node cluster fall into the same story clusters."""
     from conftest import shared_file
 
-    rows = read_jsonl(shared_file("data/reuters_dev.articles.jsonl"))[:2000]
+    rows = read_jsonl(shared_file("data/reuters_dev.articles.jsonl"))[:1000]
     one = await cluster_corpus(Settings(redis_url=redis_url), rows)
     spread = await cluster_corpus(Settings(redis_url=cluster_url, redis_cluster=True), rows)
 
