@@ -243,7 +243,7 @@ class EmbeddedCluster:
             client.execute_command("CLUSTER", "ADDSLOTS", *range(i * per, last + 1))  # type: ignore[no-untyped-call]
         for client in clients[1:]:
             client.execute_command("CLUSTER", "MEET", "127.0.0.1", self.ports[0])  # type: ignore[no-untyped-call]
-        ids = [c.execute_command("CLUSTER", "MYID").decode() for c in primaries]  # type: ignore[no-untyped-call]
+        ids = [self.node_id(port) for port in self.ports[: self.nodes]]
         deadline = time.monotonic() + _START_TIMEOUT
         for k, client in enumerate(clients[self.nodes :]):
             while True:  # a replica can follow a primary once it has heard of it
@@ -273,6 +273,11 @@ class EmbeddedCluster:
     def revive(self, port: int) -> None:
         """Start a killed node again with its data and cluster configuration."""
         self._launch(port)
+
+    def node_id(self, port: int) -> str:
+        """The cluster's id of the node on ``port`` (what CLUSTER commands name it by)."""
+        with redis.Redis(port=port) as r:
+            return str(r.execute_command("CLUSTER", "MYID").decode())
 
     def primary_of(self, key: str) -> int:
         """The port of the primary that serves ``key`` now, as a live node sees it."""

@@ -158,7 +158,7 @@ class RedisIndex:
         pipe.wait(self.policy.min_replicas, int(self.policy.ack_timeout * 1000), **ack)
 
     async def _check_acked(self, ack: dict[str, Any], acked: int) -> None:
-        if ack and (now := await self._ack_target())["target_nodes"] != ack["target_nodes"]:
+        if "target_nodes" in ack and (now := await self._ack_target())["target_nodes"] != ack["target_nodes"]:
             # the slot moved during the call: its WAIT counted the old node's replicas
             async with self.redis.pipeline(transaction=False) as pipe:
                 self._queue_ack(pipe, now)
@@ -176,7 +176,7 @@ class RedisIndex:
 
     async def write(self, encoded: Encoded) -> list[UpsertResult]:
         """Run an ``encode``d write: one round trip (a plain call: a pipeline of one costs
-        the client more)."""
+        the client more; with ``min_replicas`` it is one, ending in WAIT)."""
         return p.upserted(encoded.items, await self._call(encoded.args, write=True))
 
     async def write_many(self, batch: Sequence[Encoded]) -> list[list[UpsertResult]]:

