@@ -40,17 +40,15 @@ import argparse
 import asyncio
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import redis
 import redis.asyncio
-import xxhash
 from common import (
     corpus,
     datasketch_query_insert,
+    filler,
     median,
     naive_minhash,
     percentile,
@@ -68,7 +66,7 @@ from dedup_service.embedded import EmbeddedCluster
 from dedup_service.fingerprint import Fingerprint, Fingerprinter
 from dedup_service.index import CallPolicy, RedisIndex
 from dedup_service.normalize import split_lines
-from dedup_service.protocol import Write
+from dedup_service.records import Write
 
 META = {"site": "bench"}
 LAYOUT = [IndexLayout()]  # set from --shard-bits and --anchor-sample
@@ -135,14 +133,6 @@ async def batched_run(url: str, fps: list[Fingerprint], prefix: str, batch: int 
     wall = time.perf_counter() - t0
     await client.aclose()
     return lat, wall
-
-
-def filler(fp: Fingerprint, salt: int) -> Fingerprint:
-    """A distinct article with ``fp``'s record: its bucket and anchor hashes re-salted."""
-    mix = np.uint64(xxhash.xxh3_64_intdigest(salt.to_bytes(8, "little")))
-    bands = (np.frombuffer(fp.bands, "<u8") ^ mix).tobytes()
-    anchors = (np.frombuffer(fp.anchors, "<u8") ^ mix).tobytes()
-    return replace(fp, bands=bands, anchors=anchors, text_hash=xxhash.xxh3_128_digest(fp.text_hash + mix.tobytes()))
 
 
 async def bulk_load(url: str, fps: list[Fingerprint], prefix: str, start: int, stop: int) -> float:

@@ -17,13 +17,18 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import xxhash
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from dedup_service.embedded import EmbeddedRedis  # noqa: E402
+from dedup_service.fingerprint import Fingerprint  # noqa: E402
 from dedup_service.jsonl import json_object, numbered_lines  # noqa: E402
 
 DATA = Path(os.environ.get("DEDUP_SHARED_DIR", REPO.parent / "shared")) / "data" / "reuters_dev.articles.jsonl"
@@ -177,3 +182,11 @@ def write_json(path: str | None, payload: dict[str, Any]) -> None:
     if path:
         Path(path).write_text(json.dumps(payload, indent=1))
         print(f"\nwrote {path}")
+
+
+def filler(fp: Fingerprint, salt: int) -> Fingerprint:
+    """A distinct article with ``fp``'s record: its bucket and anchor hashes re-salted."""
+    mix = np.uint64(xxhash.xxh3_64_intdigest(salt.to_bytes(8, "little")))
+    bands = (np.frombuffer(fp.bands, "<u8") ^ mix).tobytes()
+    anchors = (np.frombuffer(fp.anchors, "<u8") ^ mix).tobytes()
+    return replace(fp, bands=bands, anchors=anchors, text_hash=xxhash.xxh3_128_digest(fp.text_hash + mix.tobytes()))

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from . import constants as c
 from .index import RedisIndex
 from .keys import site_key
-from .protocol import Learnt
+from .records import Learnt
 
 
 class SiteChrome:

@@ -18,7 +18,7 @@ from .features import Facts
 from .fingerprint import Fingerprint
 from .index import RedisIndex
 from .models import FOUND_FIELDS, MATCH_FIELDS, Relation, iso_time, iso_timestamp
-from .protocol import ClusterSummary, ListingCursor
+from .records import ClusterSummary, ListingCursor
 from .thresholds import Thresholds
 
 _NONE = np.empty(0, dtype=np.uint32)

@@ -33,6 +33,9 @@ class IndexLayout:
     # one 3-word phrase in this many is an anchor: 4 finds more rewrites of agency copy
     # for 9-12% more memory an article (benchmarks/README.md, METER)
     anchor_sample: int = c.DEFAULT_ANCHOR_SAMPLE
+    # slots the index spreads over, so nodes of a Redis Cluster (docs/capacity.md): 1
+    # keeps it in one slot, one script call a write
+    partitions: int = 1
     max_postings: int = c.MAX_POSTINGS
     max_anchor_postings: int = c.MAX_ANCHOR_POSTINGS
     cluster_candidates: int = c.CLUSTER_CANDIDATES
@@ -48,13 +51,15 @@ class IndexLayout:
             raise ConfigError("shard_bits must be between 8 and 16")
         if self.anchor_sample not in (2, 4, 8, 16):
             raise ConfigError("anchor_sample must be 2, 4, 8 or 16")
+        if not 1 <= self.partitions <= 1024:
+            raise ConfigError("partitions must be between 1 and 1024")
 
     def recorded(self) -> dict[str, str]:
         """What the index keeps of its layout, to refuse another: the fixed part."""
         b = Banding.for_threshold(self.threshold, self.num_perm)
         return {"num_perm": str(self.num_perm), "shingle_size": str(self.shingle_size), "seed": str(self.seed),
                 "bands": f"{b.bands}x{b.rows}", "shard_bits": str(self.shard_bits),
-                "anchor_sample": str(self.anchor_sample)}  # fmt: skip
+                "anchor_sample": str(self.anchor_sample), "partitions": str(self.partitions)}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +74,7 @@ class Settings:
     appendfsync: str = "everysec"
     key_prefix: str = c.DEFAULT_KEY_PREFIX
     # fingerprint shape and shards (DEDUP_NUM_PERM, _SHINGLE_SIZE, _SEED, _THRESHOLD,
-    # _SHARD_BITS, _ANCHOR_SAMPLE): fixed when an index is created
+    # _SHARD_BITS, _ANCHOR_SAMPLE, _PARTITIONS): fixed when an index is created
     layout: IndexLayout = dataclasses.field(default_factory=IndexLayout)
     contained_threshold: float = 0.9
     related_threshold: float = 0.7

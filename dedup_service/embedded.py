@@ -264,6 +264,26 @@ class EmbeddedCluster:
                 raise ConfigError("embedded cluster did not reach state ok")
             time.sleep(0.05)
 
+    def add_primary(self) -> int:
+        """Start one more node and join it as a primary that serves no slot yet (``redis-cli
+        --cluster rebalance --cluster-use-empty-masters`` gives it its share); its port."""
+        port = self._port_pair()
+        self._launch(port)
+        self.ports.append(port)
+        clients = [redis.Redis(host="127.0.0.1", port=p, socket_timeout=5) for p in self.ports]
+        try:
+            clients[-1].execute_command("CLUSTER", "MEET", "127.0.0.1", self.ports[0])  # type: ignore[no-untyped-call]
+            deadline = time.monotonic() + _START_TIMEOUT
+            while any(len(c.cluster("nodes")) < len(self.ports) for c in clients):
+                if time.monotonic() > deadline:
+                    raise ConfigError("the new node did not join the embedded cluster")
+                time.sleep(0.05)
+            self._wait_ok(clients)
+        finally:
+            for client in clients:
+                client.close()
+        return port
+
     def kill(self, port: int) -> None:
         """SIGKILL one node, as a crash would (``revive`` starts it again)."""
         proc = self.processes.pop(port)

@@ -1,5 +1,6 @@
 """Redis I/O for the index: every operation is one atomic call of ``lua/index.lua``, laid
-out by ``protocol``, on the keys ``keys`` names.
+out by ``protocol``, on the keys ``keys`` names (``partitioned``: the same operations on
+an index spread over several slots).
 
 Layout (see docs/design.md): one hash per article (external id, text hash, cluster id,
 ingest time, its posting tokens, a packed record of signature and facts, metadata and
@@ -29,7 +30,7 @@ from .config import IndexLayout
 from .errors import ConfigError, IndexUnavailable, NotReplicated
 from .fingerprint import Fingerprint
 from .keys import SCRIPT_KEYS, key_layout
-from .protocol import (
+from .records import (
     ClusterSummary,
     Encoded,
     Finish,
@@ -74,7 +75,7 @@ class CallPolicy:
 
 # layout fields an index records since they became settings, and the one value each had
 # before: an index that holds none of them was built with these
-_RECORDED_SINCE = {"anchor_sample": "8"}
+_RECORDED_SINCE = {"anchor_sample": "8", "partitions": "1"}
 
 
 class RedisIndex:
@@ -115,22 +116,32 @@ class RedisIndex:
         """Script calls run in order, in one pipeline: one round trip for all. With
         ``min_replicas``, the pipeline ends by asking Redis to WAIT for that many replicas
         to hold what it wrote, and a shortfall raises NotReplicated."""
-        keys, n = self._script_keys, len(argvs)
+        return await self._script_calls([(self._script_keys, argv) for argv in argvs], bool(self.policy.min_replicas))
 
-        async def send(ack: dict[str, Any] | None) -> list[Any]:
+    async def _script_calls(self, calls: Sequence[tuple[list[bytes], list[Any]]], acked: bool) -> list[Any]:
+        """Script calls, each on its keys (a partition's, in a partitioned index), in one
+        pipeline; ``acked``: ending in WAIT on the index's slot (``_calls``)."""
+        n = len(calls)
+
+        async def send(sent: Sequence[int], ack: dict[str, Any] | None) -> list[Any]:
             async with self.redis.pipeline(transaction=False) as pipe:
-                for argv in argvs:
+                for i in sent:
+                    keys, argv = calls[i]
                     pipe.evalsha(self._script.sha, len(keys), *keys, *argv)
                 if ack is not None:
                     self._queue_ack(pipe, ack)
                 return await pipe.execute(raise_on_error=False)
 
         async def run() -> list[Any]:
-            ack = await self._ack_target() if self.policy.min_replicas else None
-            replies = await send(ack)
-            if all(isinstance(r, redis.exceptions.NoScriptError) for r in replies[:n]):  # nothing ran: load it
+            ack = await self._ack_target() if acked else None
+            replies = await send(range(n), ack)
+            if missing := [i for i in range(n) if isinstance(replies[i], redis.exceptions.NoScriptError)]:
+                # a node without the script (new, or restarted): its calls did not run
                 await self.redis.script_load(_SCRIPT)
-                replies = await send(ack)
+                again = await send(missing, ack)
+                for i, reply in zip(missing, again, strict=False):
+                    replies[i] = reply
+                replies[n:] = again[len(missing) :]
             failed = [reply for reply in replies if isinstance(reply, Exception)]
             if failed and isinstance(failed[0], _REFUSED) and not all(isinstance(r, Exception) for r in replies[:n]):
                 # some ran: sending all again would run those twice
@@ -143,22 +154,25 @@ class RedisIndex:
 
         return await guard(run, self.policy.patience)
 
-    async def _ack_target(self) -> dict[str, Any]:
-        """Where WAIT goes: the connection that wrote, so the node of the index's slot (a
-        cluster client would send a command without keys to every primary)."""
+    async def _ack_target(self, key: str | None = None) -> dict[str, Any]:
+        """Where WAIT goes, after a bump of ``key`` (the index's ack counter by default):
+        the connection that wrote, so the node of the key's slot (a cluster client would
+        send a command without keys to every primary)."""
+        key = key or self.keys["ack"]
         if isinstance(self.redis, RedisCluster):
             await self.redis.initialize()  # the slot map, learnt once (at once after that)
-            return {"target_nodes": self.redis.get_node_from_key(self.keys["ack"])}
-        return {}
+            return {"key": key, "target_nodes": self.redis.get_node_from_key(key)}
+        return {"key": key}
 
     def _queue_ack(self, pipe: Any, ack: dict[str, Any]) -> None:
         # WAIT covers the connection's last write: a call that wrote nothing (an article
         # sent again) must still cover the earlier write of the same article
-        pipe.incr(self.keys["ack"])
-        pipe.wait(self.policy.min_replicas, int(self.policy.ack_timeout * 1000), **ack)
+        pipe.incr(ack["key"])
+        target = {"target_nodes": ack["target_nodes"]} if "target_nodes" in ack else {}
+        pipe.wait(self.policy.min_replicas, int(self.policy.ack_timeout * 1000), **target)
 
     async def _check_acked(self, ack: dict[str, Any], acked: int) -> None:
-        if "target_nodes" in ack and (now := await self._ack_target())["target_nodes"] != ack["target_nodes"]:
+        if "target_nodes" in ack and (now := await self._ack_target(ack["key"]))["target_nodes"] != ack["target_nodes"]:
             # the slot moved during the call: its WAIT counted the old node's replicas
             async with self.redis.pipeline(transaction=False) as pipe:
                 self._queue_ack(pipe, now)
@@ -207,7 +221,7 @@ class RedisIndex:
         return {name: unpack_text(z) for name, z in zip(ids, reply, strict=True) if z}
 
     async def delete(self, article_id: str) -> bool:
-        return bool(await self._call(p.call("delete", {"id": article_id, "now": repr(time.time())}), write=True))
+        return bool(await self._call(p.call("delete", p.delete_args(article_id, time.time())), write=True))
 
     async def expire(self, cutoff: float, at_most: int) -> bool:
         """Remove up to ``at_most`` articles ingested before ``cutoff`` (Unix seconds);
@@ -228,7 +242,7 @@ class RedisIndex:
         ``chrome_min_stories`` of its stories (its chrome)."""
         if not site_keys:
             return []
-        args = {"chrome_stories": self.chrome_min_stories, "at_most": c.SITE_LINES_KEPT}
+        args = p.chrome_args(self.chrome_min_stories, c.SITE_LINES_KEPT)
         return [list(lines) for lines in await self._call(p.one_field("chrome", args, "site", site_keys))]
 
     async def finish(

@@ -29,7 +29,7 @@ from .matching import Verifier
 from .models import Article, Match, Verdict
 from .pipeline import ingest_overlapped
 from .prepare import Prepared, Preparer
-from .protocol import Encoded, Finish, FinishResult, Found, UpsertResult, Write
+from .records import Encoded, Finish, FinishResult, Found, UpsertResult, Write
 
 
 @dataclass(frozen=True, slots=True)

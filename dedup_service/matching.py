@@ -10,7 +10,7 @@ from .classify import examine, verify
 from .fingerprint import Fingerprint
 from .index import RedisIndex
 from .models import Match
-from .protocol import Found
+from .records import Found
 from .thresholds import Thresholds
 
 

@@ -17,7 +17,7 @@ from . import constants as c
 from .errors import DedupError, in_place
 from .models import Article, Verdict
 from .prepare import Prepared
-from .protocol import Encoded, FinishResult
+from .records import Encoded, FinishResult
 from .tasks import abandon
 
 if TYPE_CHECKING:  # ingest runs a batch through here

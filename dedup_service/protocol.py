@@ -1,5 +1,5 @@
-"""The calls of ``lua/index.lua`` as typed records: the only code that knows how a call's
-arguments are laid out in ARGV and how its reply is laid out.
+"""The calls of ``lua/index.lua``: the only code that knows how a call's arguments are laid
+out in ARGV and how its reply is laid out (into the typed records of ``records``).
 
 A call is the command, its named arguments, and for some commands items (records of named
 fields); the script reads them by name. Each reply row holds the fields this module names
@@ -8,10 +8,7 @@ that names its fields."""
 
 from __future__ import annotations
 
-import base64
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -19,9 +16,19 @@ import numpy as np
 import orjson
 
 from .candidate import Candidate, unpack_record
-from .fingerprint import Fingerprint
 from .keys import site_key
-from .minhash import Signature
+from .records import (
+    ClusterSummary,
+    Finish,
+    FinishResult,
+    Found,
+    Learnt,
+    ListingCursor,
+    Member,
+    Stored,
+    UpsertResult,
+    Write,
+)
 from .storedtext import pack_text, unpack_text
 
 _TOKEN = np.dtype([("shard", ">u2"), ("field", "<u4")])
@@ -30,6 +37,7 @@ _TOKEN = np.dtype([("shard", ">u2"), ("field", "<u4")])
 CANDIDATE_ROW = ("iid", "ext", "cluster", "record", "meta", "text_hash", "shared", "anchors")
 FOUND_ROW = ("searched", "candidates")
 UPSERTED_ROW = ("status", "iid", "cluster", "searched", "candidates", "learnt", "pending")
+CLAIMED_ROW = ("status", "iid", "cluster", "pending", "gone")
 STORED_ROW = ("article", "text", "ingested", "searched", "candidates")
 EXPIRED_ROW = ("removed", "steps")
 FINISHED_ROW = ("cluster", "learnt")
@@ -40,123 +48,10 @@ LISTING_ROW = ("scanned", "last_score", "last_cluster", "clusters")
 # items, by command: the fields of each, in the order their values are sent
 WRITE_ITEM = ("id", "text_hash", "bands", "anchors", "record", "meta", "text", "site", "line_keys", "sent_hash")
 FINISH_ITEM = ("iid", "site", "line_keys", "links")
-
-
-@dataclass(frozen=True, slots=True)
-class Found:
-    """Candidates of one search, and how many of the query's anchors were searched."""
-
-    candidates: list[Candidate]
-    searched_anchors: int
-
-
-@dataclass(frozen=True, slots=True)
-class Write:
-    """One article to index; its site's line keys are counted if it is a new story.
-    ``sent_hash`` identifies the text as sent (before site chrome is taken out), so that
-    sending an id again with the same text changes nothing (default: the cleaned text's
-    hash)."""
-
-    article_id: str
-    fingerprint: Fingerprint
-    meta: dict[str, str]
-    site: str | None = None
-    line_keys: Sequence[bytes] = ()
-    sent_hash: bytes = b""
-
-
-@dataclass(frozen=True, slots=True)
-class Encoded:
-    """Articles to write, as the arguments of their script call (``write_call``)."""
-
-    items: Sequence[Write]
-    args: list[Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Finish:
-    """The verdict to record for one indexed article: its copies, and its site's lines."""
-
-    iid: str
-    links: Sequence[str]
-    site: str | None = None
-    line_keys: Sequence[bytes] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Learnt:
-    """A site's lines that its latest story made chrome (carried by enough stories)."""
-
-    site: str
-    line_keys: list[bytes]
-
-
-@dataclass(frozen=True, slots=True)
-class UpsertResult:
-    status: str  # created | replaced | unchanged | updated (same text, new metadata)
-    iid: str
-    cluster_id: str
-    found: Found  # unverified: the caller verifies, then records the verdict with ``finish``
-    learnt: Learnt | None
-    # a candidate could be a copy: the verdict must be recorded with ``finish`` (until
-    # then the article is pending); else the site's lines were counted already
-    pending: bool
-
-
-@dataclass(frozen=True, slots=True)
-class FinishResult:
-    cluster_id: str | None  # None when the article is gone
-    learnt: Learnt | None
-
-
-@dataclass(frozen=True, slots=True)
-class Stored:
-    article: Candidate
-    text: str
-    ingested_at: float
-    found: Found
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    iid: str
-    id: str
-    signature: Signature
-    text_hash: bytes
-    meta: dict[str, str]
-    ingested_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class ListingCursor:
-    """A place in the listing of clusters by last change: that change's time, as Redis
-    wrote the score, and the cluster id (clusters changed at one time are many)."""
-
-    score: str
-    cluster_id: str
-
-    def token(self) -> str:
-        return base64.urlsafe_b64encode(f"{self.score} {self.cluster_id}".encode()).decode().rstrip("=")
-
-    @classmethod
-    def parse(cls, token: str) -> ListingCursor:
-        """Raises ValueError for anything ``token()`` did not make."""
-        try:
-            score, cluster_id = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().split(" ")
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ValueError(token) from exc
-        if not math.isfinite(float(score)) or not cluster_id:
-            raise ValueError(token)
-        return cls(score, cluster_id)
-
-
-@dataclass(frozen=True, slots=True)
-class ClusterSummary:
-    cluster_id: str
-    size: int
-    metas: list[dict[str, str]]
-    position: ListingCursor  # where a listing that stops at this cluster goes on
-    first: float | None  # ingest time of its earliest member (None in indexes older than that)
+# a partitioned index's calls (partitioned.py)
+POST_ITEM = ("iid", "bands", "anchors")  # 'post' and 'unpost'
+LEARN_ITEM = ("site", "line_keys")
+ADJOIN_ITEM = ("iid", "links")
 
 
 def _text(value: bytes) -> str:
@@ -186,7 +81,7 @@ def _sent(name: str) -> bytes:
 
 
 @cache
-def _row(fields: tuple[str, ...]) -> bytes:
+def row_names(fields: tuple[str, ...]) -> bytes:
     """A reply row's field names as the script reads them: one argument, comma-joined."""
     return ",".join(fields).encode()
 
@@ -204,30 +99,37 @@ def call(
     return out
 
 
-def write_call(items: Sequence[Write], now: float, settings: Mapping[str, Any], shard_bits: int) -> list[Any]:
-    """ARGV of the call that writes ``items`` and finds each one's candidates."""
+def write_rows(items: Sequence[Write], shard_bits: int) -> list[tuple[Any, ...]]:
+    """Each article of a write as the script takes it (the fields of WRITE_ITEM)."""
     rows = []
     for w in items:
         fp = w.fingerprint
         rows.append((w.article_id, fp.text_hash, tokens(fp.bands, shard_bits), tokens(fp.anchors, shard_bits),
                      fp.record, orjson.dumps(w.meta), pack_text(fp.text), site_key(w.site) if w.site else "",
                      b"".join(w.line_keys) if w.site else b"", w.sent_hash or fp.text_hash))  # fmt: skip
-    args = {"now": repr(now), **settings, "candidate_row": _row(CANDIDATE_ROW),
-            "upserted_row": _row(UPSERTED_ROW)}  # fmt: skip
-    return call("upsert", args, WRITE_ITEM, rows)
+    return rows
+
+
+def write_call(items: Sequence[Write], now: float, settings: Mapping[str, Any], shard_bits: int) -> list[Any]:
+    """ARGV of the call that writes ``items`` and finds each one's candidates."""
+    args = {"now": repr(now), **settings, "candidate_row": row_names(CANDIDATE_ROW),
+            "upserted_row": row_names(UPSERTED_ROW)}  # fmt: skip
+    return call("upsert", args, WRITE_ITEM, write_rows(items, shard_bits))
 
 
 def upserted(items: Sequence[Write], reply: Sequence[Any]) -> list[UpsertResult]:
     out = []
     for w, (status, iid, cid, searched, rows, learnt, pending) in zip(items, reply, strict=True):
-        out.append(UpsertResult(_text(status), _text(iid), _text(cid), found(searched, rows), _learnt(w.site, learnt),
-                                bool(pending)))  # fmt: skip
+        learnt_lines = site_learnt(w.site, learnt)
+        out.append(
+            UpsertResult(_text(status), _text(iid), _text(cid), found(searched, rows), learnt_lines, bool(pending))
+        )
     return out
 
 
 def search_call(settings: Mapping[str, Any], exclude: str, bands: bytes, anchors: bytes) -> list[Any]:
     args = {**settings, "exclude": exclude, "bands": bands, "anchors": anchors,
-            "candidate_row": _row(CANDIDATE_ROW), "found_row": _row(FOUND_ROW)}  # fmt: skip
+            "candidate_row": row_names(CANDIDATE_ROW), "found_row": row_names(FOUND_ROW)}  # fmt: skip
     return call("check", args)
 
 
@@ -243,8 +145,8 @@ def _candidate(row: Sequence[Any]) -> Candidate:
 
 
 def get_call(article_id: str, settings: Mapping[str, Any]) -> list[Any]:
-    args = {"id": article_id, **settings, "candidate_row": _row(CANDIDATE_ROW),
-            "stored_row": _row(STORED_ROW)}  # fmt: skip
+    args = {"id": article_id, **settings, "candidate_row": row_names(CANDIDATE_ROW),
+            "stored_row": row_names(STORED_ROW)}  # fmt: skip
     return call("get", args)
 
 
@@ -255,9 +157,21 @@ def stored(reply: Sequence[Any] | None) -> Stored | None:
     return Stored(_candidate(article), unpack_text(z), float(ingested), found(searched, rows))
 
 
+def expire_args(cutoff: float, now: float, at_most: int, max_steps: int) -> dict[str, Any]:
+    return {"cutoff": repr(cutoff), "now": repr(now), "at_most": at_most, "max_steps": max_steps,
+            "expired_row": row_names(EXPIRED_ROW)}  # fmt: skip
+
+
 def expire_call(cutoff: float, now: float, at_most: int, max_steps: int) -> list[Any]:
-    return call("expire", {"cutoff": repr(cutoff), "now": repr(now), "at_most": at_most, "max_steps": max_steps,
-                           "expired_row": _row(EXPIRED_ROW)})  # fmt: skip
+    return call("expire", expire_args(cutoff, now, at_most, max_steps))
+
+
+def delete_args(article_id: str, now: float) -> dict[str, Any]:
+    return {"id": article_id, "now": repr(now)}
+
+
+def chrome_args(chrome_stories: int, at_most: int) -> dict[str, Any]:
+    return {"chrome_stories": chrome_stories, "at_most": at_most}
 
 
 def expired(reply: Sequence[Any]) -> tuple[int, int]:
@@ -269,24 +183,24 @@ def finish_call(items: Sequence[Finish], now: float, lines_kept: int, chrome_sto
     rows = [(f.iid, site_key(f.site) if f.site else "", b"".join(f.line_keys) if f.site else b"", ",".join(f.links))
             for f in items]  # fmt: skip
     args = {"now": repr(now), "lines_kept": lines_kept, "chrome_stories": chrome_stories,
-            "finished_row": _row(FINISHED_ROW)}  # fmt: skip
+            "finished_row": row_names(FINISHED_ROW)}  # fmt: skip
     return call("finish", args, FINISH_ITEM, rows)
 
 
 def finished(items: Sequence[Finish], reply: Sequence[Any]) -> list[FinishResult]:
     return [
-        FinishResult(None if cid is None else _text(cid), _learnt(f.site, learnt))
+        FinishResult(None if cid is None else _text(cid), site_learnt(f.site, learnt))
         for f, (cid, learnt) in zip(items, reply, strict=True)
     ]
 
 
-def _learnt(site: str | None, keys: Sequence[bytes]) -> Learnt | None:
+def site_learnt(site: str | None, keys: Sequence[bytes]) -> Learnt | None:
     return Learnt(site, list(keys)) if site and keys else None
 
 
 def cluster_call(cluster_id: str, max_members: int) -> list[Any]:
-    return call("cluster", {"cluster": cluster_id, "max_members": max_members, "member_row": _row(MEMBER_ROW),
-                            "cluster_row": _row(CLUSTER_ROW)})  # fmt: skip
+    return call("cluster", {"cluster": cluster_id, "max_members": max_members, "member_row": row_names(MEMBER_ROW),
+                            "cluster_row": row_names(CLUSTER_ROW)})  # fmt: skip
 
 
 def cluster_members(reply: Sequence[Any]) -> tuple[int, list[Member]]:
@@ -298,12 +212,16 @@ def cluster_members(reply: Sequence[Any]) -> tuple[int, list[Member]]:
     return int(size), members
 
 
-def recent_call(since: float, after: ListingCursor | None, count: int, min_size: int, max_members: int) -> list[Any]:
+def recent_args(since: float, after: ListingCursor | None, count: int, min_size: int,
+                max_members: int) -> dict[str, Any]:  # fmt: skip
     start = after or ListingCursor("+inf", "")
-    args = {"since": repr(since), "after_score": start.score, "after_cluster": start.cluster_id, "count": count,
-            "min_size": min_size, "max_members": max_members, "summary_row": _row(SUMMARY_ROW),
-            "listing_row": _row(LISTING_ROW)}  # fmt: skip
-    return call("recent", args)
+    return {"since": repr(since), "after_score": start.score, "after_cluster": start.cluster_id, "count": count,
+            "min_size": min_size, "max_members": max_members, "summary_row": row_names(SUMMARY_ROW),
+            "listing_row": row_names(LISTING_ROW)}  # fmt: skip
+
+
+def recent_call(since: float, after: ListingCursor | None, count: int, min_size: int, max_members: int) -> list[Any]:
+    return call("recent", recent_args(since, after, count, min_size, max_members))
 
 
 def listing(reply: Sequence[Any], count: int) -> tuple[ListingCursor | None, list[ClusterSummary]]:
@@ -319,3 +237,31 @@ def listing(reply: Sequence[Any], count: int) -> tuple[ListingCursor | None, lis
 def one_field(command: str, args: Mapping[str, Any], field: str, values: Sequence[Any]) -> list[Any]:
     """ARGV of a call whose items have one field each (ids, site keys)."""
     return call(command, args, (field,), [(v,) for v in values])
+
+
+# a partitioned index's calls (partitioned.py, clustergraph.py)
+
+
+def placed(args: Mapping[str, Any], part: int, parts: int) -> dict[str, Any]:
+    """A call's arguments on partition ``part`` of ``parts``: the ids it draws name it."""
+    return {**args, "parts": parts, "part": part}
+
+
+def claim_args(now: float) -> dict[str, Any]:
+    """'claim': items WRITE_ITEM; a CLAIMED_ROW an article."""
+    return {"now": repr(now), "claimed_row": row_names(CLAIMED_ROW)}
+
+
+def post_args(max_post: int, max_anchor_post: int) -> dict[str, Any]:
+    """'post': items POST_ITEM; each item's postings as they were."""
+    return {"max_post": max_post, "max_anchor_post": max_anchor_post}
+
+
+def learn_args(lines_kept: int, chrome_stories: int) -> dict[str, Any]:
+    """'learn': items LEARN_ITEM; each site's lines now chrome."""
+    return {"lines_kept": lines_kept, "chrome_stories": chrome_stories}
+
+
+def relabel_args(cluster_id: str) -> dict[str, Any]:
+    """'relabel': items iid; each article's ingest time (None when gone)."""
+    return {"cluster": cluster_id}

@@ -27,7 +27,7 @@ from .errors import (
 )
 from .models import Article, Verdict, iso_timestamp, parse_article
 from .observability import Metrics
-from .protocol import ListingCursor
+from .records import ListingCursor
 from .security import header_text, verify_delivery
 from .service import Deduplicator
 

@@ -19,6 +19,7 @@ from .constants import SHUTDOWN_TIMEOUT
 from .embedded import EmbeddedRedis
 from .errors import ConfigError, IndexUnavailable
 from .index import CallPolicy, RedisIndex
+from .partitioned import PartitionedIndex
 from .service import Deduplicator
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,8 @@ async def open_service(settings: Settings, create: bool = True) -> AsyncIterator
     try:
         # a call refused unrun is sent again for as long as a call may take (redis_timeout)
         policy = CallPolicy(settings.min_replicas_ack, settings.replicas_ack_timeout, settings.redis_timeout)
-        index = RedisIndex(client, settings.key_prefix, settings.max_candidates, settings.chrome_min_stories,
+        kind = PartitionedIndex if settings.layout.partitions > 1 else RedisIndex
+        index = kind(client, settings.key_prefix, settings.max_candidates, settings.chrome_min_stories,
                            settings.layout, policy)  # fmt: skip
         dedup = Deduplicator(index, settings)
         log.info("fingerprint core: %s", "native" if dedup.fingerprinter.native else "numpy (no C extension built)")

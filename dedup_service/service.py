@@ -23,7 +23,7 @@ from .ingest import Ingester, copies_of
 from .matching import Verifier
 from .models import Article, Match, Verdict
 from .prepare import Preparer
-from .protocol import Found, ListingCursor, Stored
+from .records import Found, ListingCursor, Stored
 from .thresholds import Thresholds
 
 

@@ -6,7 +6,7 @@ import asyncio
 import collections
 from collections.abc import Awaitable, Callable, Sequence
 
-from .protocol import Encoded, UpsertResult
+from .records import Encoded, UpsertResult
 from .tasks import abandon
 
 

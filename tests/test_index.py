@@ -24,7 +24,7 @@ from dedup_service.index import RedisIndex
 from dedup_service.keys import key_layout
 from dedup_service.models import Article
 from dedup_service.normalize import split_lines
-from dedup_service.protocol import Write
+from dedup_service.records import Write
 from dedup_service.runtime import open_service
 
 _FINGERPRINTER = Fingerprinter(num_perm=128, shingle_size=5, threshold=0.5, seed=1)

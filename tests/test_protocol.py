@@ -11,7 +11,7 @@ from conftest import REPO
 
 from dedup_service import protocol as p
 from dedup_service.keys import SCRIPT_KEYS, key_layout
-from dedup_service.protocol import Finish, ListingCursor
+from dedup_service.records import Finish, ListingCursor
 
 SCRIPT = (REPO / "dedup_service" / "lua" / "index.lua").read_text()
 SEARCH = {"max_candidates": 1, "min_shared": 2, "min_share": 0.1, "copy_share": 0.5, "max_post": 100,
@@ -33,9 +33,14 @@ def _every_call() -> list[list[object]]:
         p.finish_call([Finish("1", ["2"])], 1.0, 10, 3),
         p.cluster_call("c1", 10),
         p.recent_call(0.0, ListingCursor("1.5", "c2"), 100, 2, 50),
-        p.call("delete", {"id": "a", "now": "1"}),
+        p.call("delete", p.delete_args("a", 1.0)),
         p.call("pending", {"cutoff": "1", "at_most": 10}),
-        p.one_field("chrome", {"chrome_stories": 3, "at_most": 10}, "site", ["s"]),
+        p.one_field("chrome", p.chrome_args(3, 10), "site", ["s"]),
+        # a partitioned index's
+        p.call("claim", p.placed(p.claim_args(1.0), 1, 4)),
+        p.call("post", p.post_args(100, 64)),
+        p.call("learn", p.learn_args(10, 3)),
+        p.call("relabel", p.relabel_args("c1")),
     ]  # fmt: skip
 
 
@@ -50,12 +55,13 @@ def test_the_script_reads_only_arguments_and_fields_that_are_sent() -> None:
     sent = set().union(*(_argument_names(argv) for argv in _every_call()))
     assert read and read <= sent, read - sent
     fields = set(re.findall(r"\ba\.(\w+)", SCRIPT))
-    assert fields <= {*p.WRITE_ITEM, *p.FINISH_ITEM, "iid", "id", "site"}, fields
+    items = {*p.WRITE_ITEM, *p.FINISH_ITEM, *p.POST_ITEM, *p.LEARN_ITEM, *p.ADJOIN_ITEM}
+    assert fields <= {*items, "iid", "id", "site"}, fields
 
 
 def test_every_reply_field_is_one_the_script_sets() -> None:
     rows = [p.FOUND_ROW, p.UPSERTED_ROW, p.STORED_ROW, p.EXPIRED_ROW, p.FINISHED_ROW, p.MEMBER_ROW, p.CLUSTER_ROW,
-            p.SUMMARY_ROW, p.LISTING_ROW]  # fmt: skip
+            p.SUMMARY_ROW, p.LISTING_ROW, p.CLAIMED_ROW]  # fmt: skip
     # the tables made into rows, and the search's result table (check makes a row of it)
     bodies = re.findall(r"(?:row\(|return )\{([^{}]*)\}", SCRIPT)
     set_in_rows = {key for body in bodies for key in re.findall(r"(\w+) = ", body)}

@@ -11,25 +11,29 @@ from conftest import FIXTURES
 from redis.asyncio.cluster import RedisCluster
 
 from dedup_service import Settings, create_app
-from dedup_service.config import retention_seconds
+from dedup_service.config import IndexLayout, retention_seconds
 from dedup_service.errors import ConfigError
+from dedup_service.keys import key_layout, partition_names
+from dedup_service.partitions import Router
 
 AGENCY = (FIXTURES / "agency_body.txt").read_text()
 
 
-@pytest.mark.parametrize("backend", ["single", "cluster"])
+@pytest.mark.parametrize("backend", ["single", "cluster", "partitioned"])
 async def test_articles_older_than_the_window_disappear(  # type: ignore[no-untyped-def]
     request: pytest.FixtureRequest, aiohttp_client, settings: Settings, redis_url: str, backend: str
 ) -> None:
-    if backend == "cluster":
+    partitions = 3 if backend == "partitioned" else 1
+    if backend != "single":
         redis_url = request.getfixturevalue("cluster_url")
-        settings = replace(settings, redis_url=redis_url, redis_cluster=True)
+        settings = replace(settings, redis_url=redis_url, redis_cluster=True, layout=IndexLayout(partitions=partitions))
     client = await aiohttp_client(create_app(replace(settings, retention="1s", retention_interval=0.2)))
     first = await client.post("/v1/articles", json={"id": "old", "text": AGENCY})
     cluster = (await first.json())["cluster_id"]
-    r = RedisCluster.from_url(redis_url) if backend == "cluster" else redis.asyncio.Redis.from_url(redis_url)
-    tag = "{" + settings.key_prefix + "}"
-    old_iid = (await r.hget(tag + ":ids", "old")).decode()
+    r = RedisCluster.from_url(redis_url) if backend != "single" else redis.asyncio.Redis.from_url(redis_url)
+    parts = [key_layout(name) for name in partition_names(settings.key_prefix, partitions)]
+    home = parts[Router(partitions).of_id("old")]
+    old_iid = (await r.hget(home["ids"], "old")).decode()
     await asyncio.sleep(1.8)
     await client.post("/v1/articles", json={"id": "new", "text": "A fresh story about the harvest in the valley."})
     assert (await client.get("/v1/articles/old")).status == 404
@@ -37,10 +41,12 @@ async def test_articles_older_than_the_window_disappear(  # type: ignore[no-unty
     assert (await client.get(f"/v1/clusters/{cluster}")).status == 404
     check = await (await client.post("/v1/check", json={"text": AGENCY})).json()
     assert check["matches"] == []
-    assert not await r.exists(f"{tag}:d:{old_iid}")
+    assert not await r.exists(home["doc"] + old_iid)
     posted = set()  # the old article's bucket and anchor postings went with it
-    async for key in r.scan_iter(match=tag + ":[ba]:*"):
-        posted |= {m for value in await r.hvals(key) for m in value.decode().split(",")}
+    for keys in parts:
+        for kind in ("band", "anchor"):
+            async for key in r.scan_iter(match=keys[kind] + "*", count=1000):
+                posted |= {m for value in await r.hvals(key) for m in value.decode().split(",")}
     assert posted and old_iid not in posted
     await r.aclose()
 

@@ -13,7 +13,7 @@
 -- b band tokens, a anchor tokens, r record (signature and facts, packed by the caller),
 -- m metadata (JSON), z cleaned text (zstd; zlib when written by earlier versions), s hash
 -- of the text as sent (before site chrome was taken out: what "sent again" compares).
-local IDS, SEQ, CSEQ, RECENT, FIRST, LOW, PENDING, P_DOC, P_BAND, P_ANCHOR, P_LINK, P_CL, P_SITE = unpack(KEYS)
+local IDS, SEQ, CSEQ, RECENT, FIRST, LOW, PENDING, P_DOC, P_BAND, P_ANCHOR, P_LINK, P_CL, P_SITE, GONE, P_GONE = unpack(KEYS)
 
 -- ARGV: the command; n, then n argument names and n values; then, when items follow, m,
 -- m field names, and m values an item.
@@ -33,6 +33,10 @@ local function request()
   return ARGV[1], args, items
 end
 local CMD, ARGS, ITEMS = request()
+-- An index of several partitions (docs/design.md, "Partitions"): this call's keys are
+-- partition PART's of PARTS, and the ids it draws are its counter times PARTS plus PART,
+-- so that an id names its home partition. One partition: ids are the counters.
+local PARTS, PART = tonumber(ARGS.parts or '1'), tonumber(ARGS.part or '0')
 
 -- The fields of a reply row, as the caller names them (comma-joined).
 local function row_fields(list)
@@ -103,8 +107,12 @@ local function touch(cid, now)
   redis.call('ZADD', RECENT, now, cid)
 end
 
+local function new_id(counter)
+  return tostring(redis.call('INCR', counter) * PARTS + PART)
+end
+
 local function new_cluster(now)
-  local cid = 'c' .. redis.call('INCR', CSEQ)
+  local cid = 'c' .. new_id(CSEQ)
   touch(cid, now)
   return cid
 end
@@ -281,6 +289,49 @@ local function remove(iid, now)
   return 1
 end
 
+-- Partitioned: take an article out of its home partition, leaving a tombstone (its
+-- external id, tokens, cluster, ingest time and neighbours) from which the caller undoes
+-- the rest on the other partitions and then buries it; the repair sweep finishes a
+-- tombstone a crash left.
+local function detach(iid, now)
+  local doc = P_DOC .. iid
+  local ext = redis.call('HGET', doc, 'x')
+  if not ext then return 0 end
+  redis.call('HSET', doc, 'n', table.concat(redis.call('SMEMBERS', P_LINK .. iid), ','))
+  redis.call('HDEL', doc, 'r', 'm', 'z', 's', 't')
+  redis.call('RENAME', doc, P_GONE .. iid)
+  redis.call('ZADD', GONE, now, iid)
+  redis.call('DEL', P_LINK .. iid)
+  redis.call('HDEL', IDS, ext)
+  redis.call('ZREM', PENDING, ext)
+  return 1
+end
+
+local function take_out(iid, now)
+  if PARTS > 1 then return detach(iid, now) end
+  return remove(iid, now)
+end
+
+-- An article sent again (a write's item `a`): its internal id (nil when new) and, when
+-- its text as sent is the same, 'unchanged' (or 'updated', its metadata replaced) and its
+-- cluster. Articles written before 's' was kept compare by their cleaned text.
+local function sent_again(a)
+  local iid = redis.call('HGET', IDS, a.id)
+  local was = iid and redis.call('HMGET', P_DOC .. iid, 's', 't', 'm', 'c')
+  if not (was and (was[1] and was[1] == a.sent_hash or not was[1] and was[2] == a.text_hash)) then return iid end
+  if was[3] == a.meta then return iid, 'unchanged', was[4] end
+  redis.call('HSET', P_DOC .. iid, 'm', a.meta)
+  return iid, 'updated', was[4]
+end
+
+-- A new article (a write's item `a`) recorded under `iid`, alone in cluster `cid`.
+local function record(a, iid, cid, now)
+  redis.call('HSET', P_DOC .. iid, 'x', a.id, 't', a.text_hash, 'c', cid, 'i', now, 'b', a.bands,
+    'a', a.anchors, 'r', a.record, 'm', a.meta, 'z', a.text, 's', a.sent_hash)
+  redis.call('HSET', IDS, a.id, iid)
+  redis.call('SADD', P_CL .. cid, iid)
+end
+
 -- Link `iid` to `others` (verified copies) and merge their clusters into the largest.
 local function link(iid, others, now)
   local cid = redis.call('HGET', P_DOC .. iid, 'c')
@@ -347,22 +398,15 @@ if CMD == 'upsert' then
   local UPSERTED = row_fields(ARGS.upserted_row)
   local out = {}
   for _, a in ipairs(ITEMS) do
-    local iid, status, cid, found = redis.call('HGET', IDS, a.id), 'created', nil, nil
-    local was = iid and redis.call('HMGET', P_DOC .. iid, 's', 't', 'm', 'c')
-    -- articles written before 's' was kept compare by their cleaned text
-    if was and (was[1] and was[1] == a.sent_hash or not was[1] and was[2] == a.text_hash) then
-      status, cid = 'unchanged', was[4]
-      if was[3] ~= a.meta then redis.call('HSET', P_DOC .. iid, 'm', a.meta); status = 'updated' end
+    local iid, status, cid = sent_again(a)
+    local found
+    if status then
       found = candidates(a.bands, a.anchors, {[iid] = true}, false, search)
     else
-      if iid then remove(iid, now); status = 'replaced' end
-      iid = tostring(redis.call('INCR', SEQ))
-      cid = new_cluster(now)
+      if iid then take_out(iid, now); status = 'replaced' else status = 'created' end
+      iid, cid = new_id(SEQ), new_cluster(now)
       found = candidates(a.bands, a.anchors, {[iid] = true}, iid, search)
-      redis.call('HSET', P_DOC .. iid, 'x', a.id, 't', a.text_hash, 'c', cid, 'i', now, 'b', a.bands,
-        'a', a.anchors, 'r', a.record, 'm', a.meta, 'z', a.text, 's', a.sent_hash)
-      redis.call('HSET', IDS, a.id, iid)
-      redis.call('SADD', P_CL .. cid, iid)
+      record(a, iid, cid, now)
     end
     local learnt, pending = {}, 0
     if status == 'unchanged' or status == 'updated' then
@@ -416,7 +460,7 @@ elseif CMD == 'delete' then
   -- Arguments: id, now. Returns 1 when the article was there.
   local iid = redis.call('HGET', IDS, ARGS.id)
   if not iid then return 0 end
-  return remove(iid, ARGS.now)
+  return take_out(iid, ARGS.now)
 
 elseif CMD == 'expire' then
   -- Arguments: cutoff (ingest time), now, at_most (articles removed), max_steps
@@ -424,17 +468,18 @@ elseif CMD == 'expire' then
   -- each as a delete would; returns a row: removed, steps. Internal ids grow with ingest
   -- time, so a cursor walks them in order: no index of ages needed.
   local cutoff, at_most, max_steps = tonumber(ARGS.cutoff), tonumber(ARGS.at_most), tonumber(ARGS.max_steps)
-  local iid, top = tonumber(redis.call('GET', LOW) or '1'), tonumber(redis.call('GET', SEQ) or '0')
+  local n, top = tonumber(redis.call('GET', LOW) or '1'), tonumber(redis.call('GET', SEQ) or '0')
   local removed, steps = 0, 0
-  while iid <= top and removed < at_most and steps < max_steps do
+  while n <= top and removed < at_most and steps < max_steps do
+    local iid = tostring(n * PARTS + PART)
     local t = redis.call('HGET', P_DOC .. iid, 'i')
     if t then
       if tonumber(t) >= cutoff then break end
-      removed = removed + remove(tostring(iid), ARGS.now)
+      removed = removed + take_out(iid, ARGS.now)
     end
-    iid, steps = iid + 1, steps + 1
+    n, steps = n + 1, steps + 1
   end
-  redis.call('SET', LOW, iid)
+  redis.call('SET', LOW, n)
   return row({removed = removed, steps = steps}, row_fields(ARGS.expired_row))
 
 elseif CMD == 'finish' then
@@ -521,16 +566,131 @@ elseif CMD == 'recent' then
     local cid = scanned[i]
     local size = redis.call('SCARD', P_CL .. cid)
     if size >= tonumber(ARGS.min_size) then
-      local metas = {}
-      for _, m in ipairs(redis.call('SRANDMEMBER', P_CL .. cid, tonumber(ARGS.max_members))) do
-        metas[#metas + 1] = redis.call('HGET', P_DOC .. m, 'm')
+      local metas, first = {}, nil
+      local sample = redis.call('SRANDMEMBER', P_CL .. cid, tonumber(ARGS.max_members))
+      if PARTS > 1 then
+        -- members live in their own partitions: their ids, for the caller to read there
+        metas, first = sample, redis.call('ZSCORE', FIRST, cid) or ''
+      else
+        for _, m in ipairs(sample) do metas[#metas + 1] = redis.call('HGET', P_DOC .. m, 'm') end
+        first = first_of(cid) or ''
       end
-      local first = first_of(cid) or ''
       clusters[#clusters + 1] = row({cluster = cid, score = scanned[i + 1], size = size, metas = metas,
         first = first}, SUMMARY)
     end
   end
   return row({scanned = #scanned / 2, last_score = scanned[#scanned] or '', last_cluster = scanned[#scanned - 1] or '',
     clusters = clusters}, row_fields(ARGS.listing_row))
+elseif CMD == 'claim' then
+  -- Partitioned, a write's first step, in each article's home partition. Arguments:
+  -- now, parts, part; items as upsert's. Records each article as upsert does, without
+  -- its postings (the next step adds them in the partitions that hold them), and marks it
+  -- pending until 'finish'; an article it replaces is detached. Returns a row an article:
+  -- status, iid, cluster, pending, gone (the iid of the article replaced, or '').
+  local now, CLAIMED, out = ARGS.now, row_fields(ARGS.claimed_row), {}
+  for _, a in ipairs(ITEMS) do
+    local iid, status, cid = sent_again(a)
+    local gone = ''
+    if not status then
+      if iid then detach(iid, now); status, gone = 'replaced', iid else status = 'created' end
+      iid, cid = new_id(SEQ), new_cluster(now)
+      record(a, iid, cid, now)
+      redis.call('ZADD', PENDING, now, a.id)
+    end
+    local pending = redis.call('ZSCORE', PENDING, a.id) and 1 or 0
+    out[#out + 1] = row({status = status, iid = iid, cluster = cid, pending = pending, gone = gone}, CLAIMED)
+  end
+  return out
+
+elseif CMD == 'post' then
+  -- Partitioned, a search's postings in one partition. Arguments: max_post,
+  -- max_anchor_post; items: iid ('' to search only), bands, anchors (the query's tokens
+  -- that this partition holds). Adds iid to each posting that is not full and does not
+  -- hold it yet (so a step done again adds nothing); returns an item's postings as they
+  -- were (comma-joined ids, or false), bands then anchors, in the order of its tokens.
+  local max_post, max_anchor_post, out = tonumber(ARGS.max_post), tonumber(ARGS.max_anchor_post), {}
+  local function visit(prefix, tokens, iid, cap, values)
+    for i = 0, #tokens / TOK - 1 do
+      local key, field, value = read_posting(prefix, tokens, i)
+      values[#values + 1] = value
+      if iid ~= '' then
+        local n, held = 0, false
+        if value then
+          for m in string.gmatch(value, '[^,]+') do n = n + 1; held = held or m == iid end
+        end
+        if not held then post(key, field, value, n, iid, cap) end
+      end
+    end
+  end
+  for _, a in ipairs(ITEMS) do
+    local values = {}
+    visit(P_BAND, a.bands, a.iid, max_post, values)
+    visit(P_ANCHOR, a.anchors, a.iid, max_anchor_post, values)
+    out[#out + 1] = values
+  end
+  return out
+
+elseif CMD == 'rows' then
+  -- Partitioned. Items: iid. Each article's candidate fields: x, c, r, m, t, a (false
+  -- when gone).
+  local out = {}
+  for _, a in ipairs(ITEMS) do out[#out + 1] = redis.call('HMGET', P_DOC .. a.iid, 'x', 'c', 'r', 'm', 't', 'a') end
+  return out
+
+elseif CMD == 'unpost' then
+  -- Partitioned. Items: iid, bands, anchors (the tokens this partition holds): takes the
+  -- article out of those postings.
+  for _, a in ipairs(ITEMS) do
+    for i = 0, #a.bands / TOK - 1 do
+      local key, field = posting(P_BAND, a.bands, i)
+      unpost(key, field, a.iid)
+    end
+    for i = 0, #a.anchors / TOK - 1 do
+      local key, field = posting(P_ANCHOR, a.anchors, i)
+      unpost(key, field, a.iid)
+    end
+  end
+  return #ITEMS
+
+elseif CMD == 'learn' then
+  -- Partitioned. Arguments: lines_kept, chrome_stories; items: site, line_keys. Counts
+  -- each site's lines once more; returns each one's lines now chrome.
+  local out = {}
+  for _, a in ipairs(ITEMS) do
+    out[#out + 1] = learn_lines(a.site, a.line_keys, tonumber(ARGS.lines_kept), tonumber(ARGS.chrome_stories))
+  end
+  return out
+elseif CMD == 'settle' then
+  -- Partitioned. Items: iid. Clears each article's pending mark (its verdict recorded
+  -- elsewhere, or it had no copy); returns its cluster (false when gone).
+  local out = {}
+  for _, a in ipairs(ITEMS) do
+    local d = redis.call('HMGET', P_DOC .. a.iid, 'x', 'c')
+    if d[1] then redis.call('ZREM', PENDING, d[1]) end
+    out[#out + 1] = d[2]
+  end
+  return out
+
+elseif CMD == 'adjoin' then
+  -- Partitioned. Items: iid, links (comma-joined ids). Adds the links of each article
+  -- still here (one taken out meanwhile must not get a link set again); 1 when it is.
+  local out = {}
+  for _, a in ipairs(ITEMS) do
+    local here = redis.call('EXISTS', P_DOC .. a.iid)
+    if here == 1 then redis.call('SADD', P_LINK .. a.iid, unpack(ids_of(a.links))) end
+    out[#out + 1] = here
+  end
+  return out
+
+elseif CMD == 'relabel' then
+  -- Partitioned. Arguments: cluster; items: iid. Puts each article still here in the
+  -- cluster; returns its ingest time (false when it was taken out).
+  local out = {}
+  for _, a in ipairs(ITEMS) do
+    local t = redis.call('HGET', P_DOC .. a.iid, 'i')
+    if t then redis.call('HSET', P_DOC .. a.iid, 'c', ARGS.cluster) end
+    out[#out + 1] = t
+  end
+  return out
 end
 return redis.error_reply('unknown command ' .. tostring(CMD))
