@@ -3,9 +3,10 @@ of SCRIPT_KEYS) rather than building them, and Python code looks them up here.
 
 All keys of one index share the hash tag ``{prefix}``, so that every script call touches
 a single Redis Cluster slot; an index of several partitions has a tag each
-(``partition_names``), every call on one of them. docs/design.md explains the layout. The name prefixes (those
-ending in ":") are never keys themselves: declared to every call, they make Redis refuse
-it, unrun, while the slot is half moved (docs/design.md, "A slot being moved")."""
+(``partition_names``), and each call is on one of them. docs/design.md explains the
+layout. The name prefixes (those ending in ":") are never keys themselves: declared to
+every call, they make Redis refuse it, unrun, while the slot is half moved
+(docs/design.md, "A slot being moved")."""
 
 from __future__ import annotations
 

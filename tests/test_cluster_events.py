@@ -207,6 +207,7 @@ async def test_acknowledged_articles_survive_their_primary_killed_during_ingest(
         async with TestClient(TestServer(create_app(settings))) as client:
             with Feed(client) as feed:
                 await feed.acked_more(20)
+                early, cutoff = list(feed.acked), time.time()
                 old = cluster.primary_of(slot_key)
                 cluster.kill(old)
                 for _ in range(200):  # the replica is promoted after the node timeout
@@ -226,6 +227,14 @@ async def test_acknowledged_articles_survive_their_primary_killed_during_ingest(
                 await feed.acked_more(20)
                 await feed.stop()
             await feed.check_acknowledged()
+            # then a delete, and retention, acknowledged once a replica holds them too
+            last = feed.acked[-1]
+            assert (await client.delete(f"/v1/articles/a{last}")).status == 204
+            async with open_service(settings) as dedup:
+                while await dedup.index.expire(cutoff, 10):
+                    pass
+            gone = {i for i in feed.acked if (await client.get(f"/v1/articles/a{i}")).status == 404}
+            assert set(early) <= gone and last in gone and len(gone) < len(feed.acked)
         await _check_consistent(settings)
     finally:
         cluster.stop()
