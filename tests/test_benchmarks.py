@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import REPO, shared_file
 
 
@@ -52,6 +53,21 @@ def test_index_benchmark_reports_speed_memory_and_latency(tmp_path: Path) -> Non
     assert res["index"]["datasketch MinHashLSH (redis) query+insert"]["redis_reads_per_article"] >= 2 * 25
     assert 1 <= res["index"]["service upsert, sequential"]["redis_reads_per_article"] < 2
     assert res["index"]["service upsert_many, 500 per batch"]["redis_reads_per_article"] < 1
+
+
+def test_cluster_benchmark_reports_each_node(tmp_path: Path) -> None:
+    res = _run("bench_cluster.py", "--articles", "400", "--real", "200", "--partitions", "6", out=tmp_path / "c.json")
+    runs = res["cluster"]
+    assert [(r["nodes"], r["partitions"]) for r in runs] == [(1, 1), (1, 6), (3, 6), (6, 6)]
+    for r in runs:
+        assert r["articles"] == 400 and r["articles_per_s"] > 0 and r["reads_per_article"] > 0
+        assert len(r["memory_mb_per_node"]) == len(r["redis_cpu_us_per_article_per_node"]) == r["nodes"]
+        assert all(m > 0 for m in r["memory_mb_per_node"]) and all(
+            u > 0 for u in r["redis_cpu_us_per_article_per_node"]
+        )
+        assert r["redis_cpu_us_per_article"] == pytest.approx(sum(r["redis_cpu_us_per_article_per_node"]))
+    # 6 partitions on 3 and on 6 primaries: every node holds a share of the index
+    assert all(r["memory_spread"] < 0.5 for r in runs[2:])
 
 
 def test_http_benchmark_reports_both_servers(tmp_path: Path) -> None:
