@@ -27,6 +27,14 @@ class ClusterGraph:
         largest (the lowest id among equals); the article's pending mark is cleared last.
         Its cluster, or None when it is gone."""
         calls = self.calls
+        # links first, outside the lock: they need no cluster, and only articles still
+        # there get them; a split reads only links between members of its cluster
+        halves: dict[str, list[str]] = {iid: list(others)}
+        for o in others:
+            halves.setdefault(o, []).append(iid)
+        homes = by_home(halves, calls.router.of_iid)
+        await calls.on([calls.call(k, "adjoin", {}, p.ADJOIN_ITEM, [(x, ",".join(halves[x])) for x in at])
+                        for k, at in homes.items()])  # fmt: skip
         async with calls.locked():
 
             def read(pipe: Any) -> None:
@@ -39,13 +47,6 @@ class ClusterGraph:
                 return None
             present = [(o, cid.decode()) for o, cid in zip(others, theirs, strict=True) if cid is not None]
             clusters: list[str] = list(dict.fromkeys([own.decode(), *(cid for _, cid in present)]))
-            halves: dict[str, list[str]] = {}
-            for o, _ in present:
-                halves.setdefault(iid, []).append(o)
-                halves.setdefault(o, []).append(iid)
-            homes = by_home(halves, calls.router.of_iid)
-            await calls.on([calls.call(k, "adjoin", {}, p.ADJOIN_ITEM, [(x, ",".join(halves[x])) for x in at])
-                            for k, at in homes.items()])  # fmt: skip
             counted = await calls.pipe(lambda pipe: [pipe.scard(calls.of_cluster("cluster", c)) for c in clusters])
             sizes = dict(zip(clusters, counted, strict=True))
             best = clusters[0]

@@ -4,6 +4,7 @@ at once), plain commands, and the index's lock."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any
@@ -35,6 +36,7 @@ class PartitionCalls:
         self._keys = [[k[name].encode() for name in SCRIPT_KEYS] for k in self.parts]
         self._run_scripts = run_scripts
         self._lock_key = lock_key
+        self._here = asyncio.Lock()
 
     def of_article(self, name: str, iid: str) -> str:
         """Key ``name`` (doc, link) of an article, by internal id."""
@@ -82,14 +84,23 @@ class PartitionCalls:
     @contextlib.asynccontextmanager
     async def locked(self) -> AsyncIterator[None]:
         """The index's lock, held while clusters change across partitions: two merges of
-        one story at once would each move members the other is moving."""
+        one story at once would each move members the other is moving. Callers in this
+        process queue for it here first, so that only one of them asks Redis for it (a
+        queue of callers polling Redis would slow the holder they wait for)."""
         wait = max(self.patience, 1.0)
-        lock = self.redis.lock(self._lock_key, timeout=LOCK_SECONDS, sleep=0.002, blocking_timeout=wait,
-                               thread_local=False)  # fmt: skip
-        if not await guard(lock.acquire, self.patience):
-            raise IndexUnavailable(f"index unavailable: its clusters' lock was held for over {wait:g} s")
         try:
-            yield
+            await asyncio.wait_for(self._here.acquire(), wait)
+        except TimeoutError:
+            raise IndexUnavailable(f"index unavailable: its clusters' lock was held for over {wait:g} s") from None
+        try:
+            lock = self.redis.lock(self._lock_key, timeout=LOCK_SECONDS, sleep=0.002, blocking_timeout=wait,
+                                   thread_local=False)  # fmt: skip
+            if not await guard(lock.acquire, self.patience):
+                raise IndexUnavailable(f"index unavailable: its clusters' lock was held for over {wait:g} s")
+            try:
+                yield
+            finally:
+                with contextlib.suppress(redis.exceptions.RedisError):
+                    await lock.release()
         finally:
-            with contextlib.suppress(redis.exceptions.RedisError):
-                await lock.release()
+            self._here.release()

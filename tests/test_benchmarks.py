@@ -68,6 +68,10 @@ def test_cluster_benchmark_reports_each_node(tmp_path: Path) -> None:
         assert r["redis_cpu_us_per_article"] == pytest.approx(sum(r["redis_cpu_us_per_article_per_node"]))
     # 6 partitions on 3 and on 6 primaries: every node holds a share of the index
     assert all(r["memory_spread"] < 0.5 for r in runs[2:])
+    at_once = res["at_once"]
+    assert list(at_once) == ["one Redis", "3-primary Redis Cluster, 6 partitions"]
+    for r in at_once.values():  # copies found and linked, 16 requests at once
+        assert r["linked"] > 0 and 0 < r["p50_ms"] <= r["p99_ms"] and 0 < r["linked_p50_ms"] <= r["linked_p99_ms"]
 
 
 def test_http_benchmark_reports_both_servers(tmp_path: Path) -> None:
