@@ -27,14 +27,7 @@ class ClusterGraph:
         largest (the lowest id among equals); the article's pending mark is cleared last.
         Its cluster, or None when it is gone."""
         calls = self.calls
-        # links first, outside the lock: they need no cluster, and only articles still
-        # there get them; a split reads only links between members of its cluster
-        halves: dict[str, list[str]] = {iid: list(others)}
-        for o in others:
-            halves.setdefault(o, []).append(iid)
-        homes = by_home(halves, calls.router.of_iid)
-        await calls.on([calls.call(k, "adjoin", {}, p.ADJOIN_ITEM, [(x, ",".join(halves[x])) for x in at])
-                        for k, at in homes.items()])  # fmt: skip
+        await self._adjoin(iid, others)
         async with calls.locked():
 
             def read(pipe: Any) -> None:
@@ -55,6 +48,25 @@ class ClusterGraph:
                     best = cid
             await self.merge(iid, best, [cid for cid in clusters if cid != best], ext)
             return best.encode()  # as the one-slot script answers
+
+    async def _adjoin(self, iid: str, others: Sequence[str]) -> None:
+        """Link ``iid`` and ``others`` both ways, outside the lock: links need no cluster
+        (a split reads only links between members of its cluster). Each half is added
+        only in the home of an article still there; the half beside one that was taken
+        out before is taken back, as the script links only articles still there (one
+        taken out after has the link in its tombstone, and its burial takes it back)."""
+        calls = self.calls
+        halves: dict[str, list[str]] = {iid: list(others)}
+        for o in others:
+            halves.setdefault(o, []).append(iid)
+        homes = by_home(halves, calls.router.of_iid)
+        replies = await calls.on([calls.call(k, "adjoin", {}, p.ADJOIN_ITEM, [(x, ",".join(halves[x])) for x in at])
+                                  for k, at in homes.items()])  # fmt: skip
+        gone = {x for at, reply in zip(homes.values(), replies, strict=True) for x, here in zip(at, reply, strict=True)
+                if not here}  # fmt: skip
+        if gone:
+            await calls.pipe(lambda pipe: [pipe.srem(calls.of_article("link", x), *(set(halves[x]) & gone))
+                                           for x in halves if x not in gone and set(halves[x]) & gone])  # fmt: skip
 
     async def merge(self, iid: str, into: str, merged: Sequence[str], ext: bytes | None) -> None:
         """Merge clusters ``merged`` into ``into``, and touch it. Recorded first in the

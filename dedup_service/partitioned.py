@@ -126,6 +126,14 @@ class PartitionedIndex(RedisIndex):
         """Candidates of each query (band tokens, anchor tokens, the internal id to add to
         its postings or '', the one to leave out or ''), in order: each partition takes
         the queries in order, so a query sees the postings of those before it."""
+        searches = await self._post_all(queries)
+        wanted = sorted({m.decode() for s in searches for m in s.wanted})
+        records = {iid.encode(): rows for iid, rows in (await self.calls.per_article("rows", {}, wanted)).items()}
+        return [s.found(records) for s in searches]
+
+    async def _post_all(self, queries: Sequence[tuple[bytes, bytes, str, str]]) -> list[Search]:
+        """The postings of each query (as ``_search_all``'s), read where they are, adding
+        the article to them on the way when one is named."""
         where: list[tuple[list[int], list[int]]] = []
         per_part: dict[int, list[tuple[int, str, bytes, bytes]]] = {}
         for q, (bands, anchors, post, _) in enumerate(queries):
@@ -141,14 +149,11 @@ class PartitionedIndex(RedisIndex):
         for (k, items), reply in zip(per_part.items(), replies, strict=True):
             for (q, _, bands, _), values in zip(items, reply, strict=True):
                 read[q, k] = iter(values[: len(bands) // TOKEN]), iter(values[len(bands) // TOKEN :])
-        searches = [
+        return [
             Search([next(read[q, k][0]) for k in band_parts], [next(read[q, k][1]) for k in anchor_parts],
                    frozenset({skip.encode()}), self._settings)
             for q, ((band_parts, anchor_parts), (*_, skip)) in enumerate(zip(where, queries, strict=True))
         ]  # fmt: skip
-        wanted = sorted({m.decode() for s in searches for m in s.wanted})
-        records = {iid.encode(): rows for iid, rows in (await self.calls.per_article("rows", {}, wanted)).items()}
-        return [s.found(records) for s in searches]
 
     async def finish_many(self, items: Sequence[Finish]) -> list[FinishResult]:
         """Record verdicts: site lines counted and the marks of articles without copies
@@ -214,7 +219,7 @@ class PartitionedIndex(RedisIndex):
         docs = await self.calls.pipe(
             lambda pipe: [pipe.hmget(self.calls.of_article("doc", iid), "b", "a") for iid in iids]
         )
-        await self._search_all([(b, a, iid, iid) for iid, (b, a) in zip(iids, docs, strict=True) if b is not None])
+        await self._post_all([(b, a, iid, iid) for iid, (b, a) in zip(iids, docs, strict=True) if b is not None])
         await self._replicated()
         return ids
 

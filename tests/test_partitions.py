@@ -208,3 +208,21 @@ async def test_an_index_keeps_the_partitions_it_was_made_with(client: redis.asyn
             await RedisIndex(client, key_prefix, max_candidates=10, layout=IndexLayout(partitions=parts)).check_layout()
     await made.drop()
     assert not await made.exists()
+
+
+async def test_a_copy_linked_to_an_article_taken_out_meanwhile_keeps_no_half_link(
+    client: redis.asyncio.Redis, redis_url: str, key_prefix: str
+) -> None:
+    """The verdict of a copy names an article deleted since its search: as in one slot,
+    no link is left pointing at it once the delete is buried."""
+    index = PartitionedIndex(client, key_prefix, max_candidates=50, layout=IndexLayout(partitions=3))
+    a = await upsert(index, "a", FP(_story(1)), {})
+    await index.finish(a.iid, [])
+    b = await upsert(index, "b", FP(_story(1) + " copy"), {})
+    assert [c.id for c in b.found.candidates] == ["a"]
+    assert await index.take_out("a") is True  # a delete's first step, its tombstone not yet buried
+    await index.finish(b.iid, [a.iid])
+    assert await index.pending(time.time() + 1, 10) == []
+    with redis.Redis.from_url(redis_url) as r:
+        assert index_violations(r, key_prefix, 3) == []
+        assert r.smembers(index.calls.of_article("link", b.iid)) == set()
